@@ -1,0 +1,3 @@
+from .cspnext import CSPNeXt
+
+__all__ = ['CSPNeXt']

@@ -1,0 +1,3 @@
+from .rtmdet_head import RTMDetHead, RTMDetSepBNHead
+
+__all__ = ['RTMDetHead', 'RTMDetSepBNHead']

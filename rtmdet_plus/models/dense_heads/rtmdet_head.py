@@ -1,0 +1,388 @@
+"""RTMDet detection heads.
+
+Network: per level, a classification tower and a regression tower of 3x3 convs, a 1x1 (or kxk)
+classification conv, a box conv predicting distances to the four box sides, and optionally an
+objectness conv on the regression tower. Training: dynamic soft-label assignment, quality focal
+loss on the IoU-weighted soft labels, GIoU loss weighted by the assigned IoU. Prediction: per-level
+score threshold and top-k, distance decoding, rescaling to the original image and class-aware NMS.
+
+State-dict names equal mmdet's ``RTMDetHead`` / ``RTMDetSepBNHead``, so official checkpoints load
+with ``strict=True``.
+"""
+import math
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule, Scale, is_norm
+from mmcv.ops import batched_nms
+from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
+from mmdet.models.utils import filter_scores_and_topk
+from mmdet.utils import reduce_mean
+from mmengine.config import ConfigDict
+from mmengine.model import bias_init_with_prob, constant_init, normal_init
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from rtmdet_plus.registry import MODELS, TASK_UTILS
+from rtmdet_plus.structures import distance_to_box, scale_boxes
+
+
+def objectness_weighted_logit(cls_logit: Tensor, obj_logit: Tensor, eps: float = 1e-5) -> Tensor:
+    """Logit of ``sqrt(sigmoid(cls) * sigmoid(obj))``, the score of a head with objectness.
+
+    Computed in log space so the gradient stays finite when both sigmoids underflow; the
+    probability is clamped to [eps, 1 - eps] before the logit, as mmdet does.
+    """
+    prob = torch.exp(0.5 * (F.logsigmoid(cls_logit) + F.logsigmoid(obj_logit)))
+    prob = prob.clamp(0, 1)
+    return torch.log(prob.clamp(min=eps) / (1 - prob).clamp(min=eps))
+
+
+@MODELS.register_module()
+class RTMDetHead(BaseDenseHead):
+    """RTMDet head with one set of towers shared by all levels and a learnable scale per level.
+
+    Args:
+        num_classes: number of object classes (no background class).
+        in_channels: channels of every input feature map.
+        feat_channels: channels inside the towers.
+        stacked_convs: 3x3 convs in each tower.
+        with_objectness: multiply class scores by an objectness (geometric mean of sigmoids).
+        pred_kernel_size: kernel size of the prediction convs.
+        anchor_generator: prior generator config (``MlvlPointGenerator``, offset 0).
+        bbox_coder: accepted for config compatibility; the head always decodes
+            (left, top, right, bottom) distances from the prior points.
+        loss_cls: classification loss config (``QualityFocalLoss``).
+        loss_bbox: box loss config (``GIoULoss``) on decoded boxes.
+        train_cfg: ``assigner`` config (``DynamicSoftLabelAssigner``); ``allowed_border`` must be
+            negative (priors are points); ``pos_weight`` <= 0 gives positives weight 1.
+        test_cfg: ``nms_pre``, ``score_thr``, ``min_bbox_size``, ``nms``, ``max_per_img``.
+
+    Outputs of :meth:`forward`: per level, (B, num_classes, H, W) classification logits and
+    (B, 4, H, W) distances to the box sides in input pixels.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 feat_channels: int = 256,
+                 stacked_convs: int = 4,
+                 with_objectness: bool = True,
+                 pred_kernel_size: int = 3,
+                 conv_cfg=None,
+                 norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
+                 act_cfg=dict(type='ReLU'),
+                 anchor_generator=dict(type='MlvlPointGenerator', offset=0, strides=[8, 16, 32]),
+                 bbox_coder=dict(type='DistancePointBBoxCoder'),
+                 loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0, loss_weight=1.0),
+                 loss_bbox=dict(type='GIoULoss', loss_weight=2.0),
+                 train_cfg=None,
+                 test_cfg=None,
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if bbox_coder and bbox_coder.get('type') not in ('DistancePointBBoxCoder', 'mmdet.DistancePointBBoxCoder'):
+            raise ValueError(f'{type(self).__name__} decodes point-to-side distances only; '
+                             f'bbox_coder={bbox_coder} is not supported')
+        self.num_classes = num_classes
+        self.cls_out_channels = num_classes
+        self.in_channels = in_channels
+        self.feat_channels = feat_channels
+        self.stacked_convs = stacked_convs
+        self.with_objectness = with_objectness
+        self.pred_kernel_size = pred_kernel_size
+        self.conv_cfg = conv_cfg
+        self.norm_cfg = norm_cfg
+        self.act_cfg = act_cfg
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+        self.prior_generator = TASK_UTILS.build(anchor_generator)
+        self.num_base_priors = self.prior_generator.num_base_priors[0]
+        self.loss_cls = MODELS.build(loss_cls)
+        self.loss_bbox = MODELS.build(loss_bbox)
+        if train_cfg:
+            if train_cfg.get('allowed_border', -1) >= 0:
+                raise ValueError('RTMDet priors are points: train_cfg.allowed_border must be negative')
+            self.assigner = TASK_UTILS.build(train_cfg['assigner'])
+        self._init_layers()
+
+    # ------------------------------------------------------------------ network
+    @property
+    def strides(self) -> List[int]:
+        return [stride[0] for stride in self.prior_generator.strides]
+
+    def _tower(self, conv=ConvModule) -> nn.ModuleList:
+        """``stacked_convs`` 3x3 conv-norm-act layers: in_channels -> feat_channels."""
+        return nn.ModuleList(
+            conv(self.in_channels if i == 0 else self.feat_channels, self.feat_channels, 3,
+                 padding=1, conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
+            for i in range(self.stacked_convs))
+
+    def _pred_conv(self, out_channels: int) -> nn.Conv2d:
+        return nn.Conv2d(self.feat_channels, out_channels, self.pred_kernel_size,
+                         padding=self.pred_kernel_size // 2)
+
+    def _init_layers(self) -> None:
+        self.cls_convs = self._tower()
+        self.reg_convs = self._tower()
+        self.rtm_cls = self._pred_conv(self.num_base_priors * self.cls_out_channels)
+        self.rtm_reg = self._pred_conv(self.num_base_priors * 4)
+        if self.with_objectness:
+            self.rtm_obj = self._pred_conv(1)
+        self.scales = nn.ModuleList(Scale(1.0) for _ in self.strides)
+
+    def _prediction_convs(self) -> List[Tuple[nn.Module, ...]]:
+        """(cls conv, reg conv, obj conv or None) of every level."""
+        obj = self.rtm_obj if self.with_objectness else None
+        return [(self.rtm_cls, self.rtm_reg, obj)] * len(self.strides)
+
+    def init_weights(self) -> None:
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                normal_init(module, mean=0, std=0.01)
+            if is_norm(module):
+                constant_init(module, 1)
+        prior_bias = bias_init_with_prob(0.01)
+        for cls_conv, reg_conv, obj_conv in self._prediction_convs():
+            normal_init(cls_conv, std=0.01, bias=prior_bias)
+            normal_init(reg_conv, std=0.01)
+            if obj_conv is not None:
+                normal_init(obj_conv, std=0.01, bias=prior_bias)
+
+    def _towers_at(self, level: int) -> Tuple[nn.ModuleList, nn.ModuleList]:
+        return self.cls_convs, self.reg_convs
+
+    def _distances(self, reg_out: Tensor, level: int) -> Tensor:
+        """Raw box output of a level -> distances in pixels."""
+        return self.scales[level](reg_out.exp()).float() * self.strides[level]
+
+    def forward(self, feats: Sequence[Tensor]) -> Tuple[Tuple[Tensor, ...], Tuple[Tensor, ...]]:
+        """(B, in_channels, H_l, W_l) maps -> per-level class logits and side distances."""
+        cls_scores, bbox_preds = [], []
+        for level, (x, (cls_conv, reg_conv, obj_conv)) in enumerate(zip(feats, self._prediction_convs())):
+            cls_tower, reg_tower = self._towers_at(level)
+            cls_feat, reg_feat = x, x
+            for layer in cls_tower:
+                cls_feat = layer(cls_feat)
+            for layer in reg_tower:
+                reg_feat = layer(reg_feat)
+            cls_score = cls_conv(cls_feat)
+            if obj_conv is not None:
+                cls_score = objectness_weighted_logit(cls_score, obj_conv(reg_feat))
+            cls_scores.append(cls_score)
+            bbox_preds.append(self._distances(reg_conv(reg_feat), level))
+        return tuple(cls_scores), tuple(bbox_preds)
+
+    # ------------------------------------------------------------------ shared helpers
+    def _flat_priors(self, featmap_sizes, device, dtype=torch.float32) -> Tensor:
+        """(P, 4) priors of all levels as cx, cy, stride_w, stride_h (input pixels)."""
+        return torch.cat(self.prior_generator.grid_priors(
+            featmap_sizes, dtype=dtype, device=device, with_stride=True))
+
+    @staticmethod
+    def _flatten_levels(maps: Sequence[Tensor], channels: int) -> Tensor:
+        """Per-level (B, channels, H, W) -> (B, P, channels), levels concatenated finest first."""
+        return torch.cat([m.permute(0, 2, 3, 1).reshape(m.size(0), -1, channels) for m in maps], 1)
+
+    # ------------------------------------------------------------------ training
+    def loss_by_feat(self,
+                     cls_scores: Sequence[Tensor],
+                     bbox_preds: Sequence[Tensor],
+                     batch_gt_instances: List[InstanceData],
+                     batch_img_metas: List[dict],
+                     batch_gt_instances_ignore=None) -> dict:
+        """Quality focal loss and IoU-weighted GIoU loss, both normalised by the sum of the
+        assigned IoUs over the batch (and over processes when distributed).
+
+        Returns:
+            ``loss_cls`` and ``loss_bbox`` scalars.
+        """
+        num_imgs = len(batch_img_metas)
+        featmap_sizes = [score.shape[-2:] for score in cls_scores]
+        device = cls_scores[0].device
+        priors = self._flat_priors(featmap_sizes, device)
+        flat_scores = self._flatten_levels(cls_scores, self.cls_out_channels)
+        flat_boxes = distance_to_box(priors[:, :2], self._flatten_levels(bbox_preds, 4))
+
+        targets = self.get_targets(flat_scores.detach(), flat_boxes.detach(), priors, featmap_sizes,
+                                   batch_gt_instances, batch_img_metas)
+        labels, label_weights, box_targets, assign_metrics = targets
+
+        loss_cls = self.loss_cls(flat_scores.reshape(-1, self.cls_out_channels),
+                                 (labels.reshape(-1), assign_metrics.reshape(-1)),
+                                 label_weights.reshape(-1), avg_factor=1.0)
+        positive = (labels >= 0) & (labels < self.num_classes)
+        if positive.any():
+            pos_weights = assign_metrics[positive]
+            loss_bbox = self.loss_bbox(flat_boxes[positive], box_targets[positive],
+                                       weight=pos_weights, avg_factor=1.0)
+        else:
+            loss_bbox = flat_boxes.sum() * 0
+        avg_factor = reduce_mean(assign_metrics.sum()).clamp_(min=1).item()
+        return dict(loss_cls=loss_cls / avg_factor, loss_bbox=loss_bbox / avg_factor)
+
+    def get_targets(self, flat_scores: Tensor, flat_boxes: Tensor, priors: Tensor, featmap_sizes,
+                    batch_gt_instances: List[InstanceData], batch_img_metas: List[dict]):
+        """Assign every image and build dense targets.
+
+        Args:
+            flat_scores: (B, P, C) detached class logits.
+            flat_boxes: (B, P, 4) detached decoded boxes.
+            priors: (P, 4) cx, cy, stride_w, stride_h.
+
+        Returns:
+            labels (B, P) long, ``num_classes`` for background; label_weights (B, P), 0 for priors
+            outside the padded image; box_targets (B, P, 4); assign_metrics (B, P) IoU with the
+            assigned ground truth, 0 elsewhere.
+        """
+        num_imgs, num_priors = flat_scores.shape[:2]
+        labels = priors.new_full((num_imgs, num_priors), self.num_classes, dtype=torch.long)
+        label_weights = priors.new_zeros((num_imgs, num_priors))
+        box_targets = priors.new_zeros((num_imgs, num_priors, 4))
+        assign_metrics = priors.new_zeros((num_imgs, num_priors))
+        for img, (gt_instances, img_meta) in enumerate(zip(batch_gt_instances, batch_img_metas)):
+            valid = torch.cat(self.prior_generator.valid_flags(
+                featmap_sizes, img_meta['pad_shape'], priors.device))
+            pred = InstanceData(scores=flat_scores[img][valid], bboxes=flat_boxes[img][valid],
+                                priors=priors[valid])
+            result = self.assigner.assign(pred, gt_instances)
+            valid_index = valid.nonzero().squeeze(1)
+            pos = result.gt_inds > 0
+            pos_index = valid_index[pos]
+            matched = result.gt_inds[pos] - 1
+            label_weights[img, valid_index] = 1.0
+            pos_weight = self.train_cfg.get('pos_weight', -1)
+            if pos_weight > 0:
+                label_weights[img, pos_index] = pos_weight
+            labels[img, pos_index] = gt_instances.labels[matched].long()
+            box_targets[img, pos_index] = gt_instances.bboxes[matched].to(box_targets.dtype) \
+                if isinstance(gt_instances.bboxes, Tensor) else gt_instances.bboxes.tensor[matched]
+            assign_metrics[img, pos_index] = result.max_overlaps[pos]
+        return labels, label_weights, box_targets, assign_metrics
+
+    # ------------------------------------------------------------------ prediction
+    def predict_by_feat(self,
+                        cls_scores: Sequence[Tensor],
+                        bbox_preds: Sequence[Tensor],
+                        score_factors=None,
+                        batch_img_metas: Optional[List[dict]] = None,
+                        cfg: Optional[ConfigDict] = None,
+                        rescale: bool = False,
+                        with_nms: bool = True) -> List[InstanceData]:
+        """Per-level outputs -> detections of every image.
+
+        Returns:
+            One ``InstanceData`` per image with ``bboxes`` (N, 4) x1y1x2y2 (original image
+            pixels when ``rescale``), ``scores`` (N,) and ``labels`` (N,).
+        """
+        cfg = self.test_cfg if cfg is None else cfg
+        featmap_sizes = [score.shape[-2:] for score in cls_scores]
+        level_priors = self.prior_generator.grid_priors(
+            featmap_sizes, dtype=cls_scores[0].dtype, device=cls_scores[0].device)
+        results = []
+        for img, img_meta in enumerate(batch_img_metas):
+            results.append(self._predict_image(
+                [score[img] for score in cls_scores], [pred[img] for pred in bbox_preds],
+                level_priors, img_meta, cfg, rescale, with_nms))
+        return results
+
+    def _predict_image(self, cls_scores, bbox_preds, level_priors, img_meta, cfg, rescale,
+                       with_nms) -> InstanceData:
+        nms_pre = cfg.get('nms_pre', -1)
+        score_thr = cfg.get('score_thr', 0)
+        kept_scores, kept_labels, kept_dists, kept_points = [], [], [], []
+        for cls_score, bbox_pred, points in zip(cls_scores, bbox_preds, level_priors):
+            scores = cls_score.permute(1, 2, 0).reshape(-1, self.cls_out_channels).sigmoid()
+            dists = bbox_pred.permute(1, 2, 0).reshape(-1, 4)
+            scores, labels, _, kept = filter_scores_and_topk(
+                scores, score_thr, nms_pre, dict(dists=dists, points=points))
+            kept_scores.append(scores)
+            kept_labels.append(labels)
+            kept_dists.append(kept['dists'])
+            kept_points.append(kept['points'])
+        result = InstanceData(
+            bboxes=distance_to_box(torch.cat(kept_points), torch.cat(kept_dists),
+                                   max_shape=img_meta['img_shape']),
+            scores=torch.cat(kept_scores), labels=torch.cat(kept_labels))
+        return self._post_process(result, cfg, rescale, with_nms, img_meta)
+
+    @staticmethod
+    def _post_process(result: InstanceData, cfg, rescale: bool, with_nms: bool,
+                      img_meta: dict) -> InstanceData:
+        """Rescale to the original image, drop boxes at most ``min_bbox_size`` wide or high,
+        then class-aware NMS keeping at most ``max_per_img``."""
+        if rescale:
+            result.bboxes = scale_boxes(result.bboxes, img_meta['scale_factor'])
+        min_size = cfg.get('min_bbox_size', -1)
+        if min_size >= 0:
+            widths = result.bboxes[:, 2] - result.bboxes[:, 0]
+            heights = result.bboxes[:, 3] - result.bboxes[:, 1]
+            keep = (widths > min_size) & (heights > min_size)
+            if not keep.all():
+                result = result[keep]
+        if with_nms and result.bboxes.numel() > 0:
+            dets, keep = batched_nms(result.bboxes, result.scores, result.labels, cfg['nms'])
+            result = result[keep]
+            result.scores = dets[:, -1]
+            result = result[:cfg['max_per_img']]
+        return result
+
+
+@MODELS.register_module()
+class RTMDetSepBNHead(RTMDetHead):
+    """RTMDet head with separate towers, norms and prediction convs per level; with
+    ``share_conv`` the tower conv weights are shared across levels while the norms stay separate.
+
+    Args:
+        share_conv: share tower conv weights across levels.
+        use_depthwise: depthwise-separable tower convs.
+        exp_on_reg: distances are ``exp(reg) * stride`` (True, m/l/x) or ``reg * stride``
+            (False, tiny/s).
+
+    Other arguments as :class:`RTMDetHead`, with BN + SiLU and 1x1 prediction convs by default.
+    A shared conv appears under every level's name in the state dict, as in mmdet.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 share_conv: bool = True,
+                 use_depthwise: bool = False,
+                 norm_cfg=dict(type='BN', momentum=0.03, eps=0.001),
+                 act_cfg=dict(type='SiLU'),
+                 pred_kernel_size: int = 1,
+                 exp_on_reg: bool = False,
+                 **kwargs) -> None:
+        self.share_conv = share_conv
+        self.use_depthwise = use_depthwise
+        self.exp_on_reg = exp_on_reg
+        super().__init__(num_classes, in_channels, norm_cfg=norm_cfg, act_cfg=act_cfg,
+                         pred_kernel_size=pred_kernel_size, **kwargs)
+
+    def _init_layers(self) -> None:
+        conv = DepthwiseSeparableConvModule if self.use_depthwise else ConvModule
+        num_levels = len(self.strides)
+        self.cls_convs = nn.ModuleList(self._tower(conv) for _ in range(num_levels))
+        self.reg_convs = nn.ModuleList(self._tower(conv) for _ in range(num_levels))
+        self.rtm_cls = nn.ModuleList(
+            self._pred_conv(self.num_base_priors * self.cls_out_channels) for _ in range(num_levels))
+        self.rtm_reg = nn.ModuleList(
+            self._pred_conv(self.num_base_priors * 4) for _ in range(num_levels))
+        if self.with_objectness:
+            self.rtm_obj = nn.ModuleList(self._pred_conv(1) for _ in range(num_levels))
+        if self.share_conv:
+            for level in range(1, num_levels):
+                for i in range(self.stacked_convs):
+                    self.cls_convs[level][i].conv = self.cls_convs[0][i].conv
+                    self.reg_convs[level][i].conv = self.reg_convs[0][i].conv
+
+    def _prediction_convs(self) -> List[Tuple[nn.Module, ...]]:
+        objs = self.rtm_obj if self.with_objectness else [None] * len(self.strides)
+        return list(zip(self.rtm_cls, self.rtm_reg, objs))
+
+    def _towers_at(self, level: int) -> Tuple[nn.ModuleList, nn.ModuleList]:
+        return self.cls_convs[level], self.reg_convs[level]
+
+    def _distances(self, reg_out: Tensor, level: int) -> Tensor:
+        return (reg_out.exp() if self.exp_on_reg else reg_out) * self.strides[level]

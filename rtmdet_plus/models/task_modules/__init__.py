@@ -1,0 +1,3 @@
+from .assigners import DynamicSoftLabelAssigner
+
+__all__ = ['DynamicSoftLabelAssigner']

@@ -1,0 +1,196 @@
+"""Dynamic soft-label assignment of RTMDet (paper Sec. 3.3).
+
+The cost of matching prior p to ground truth g is
+
+    cost[p, g] = soft_cls_cost[p, g] + iou_weight * -log(IoU[p, g] + eps) + 10 ** (d[p, g] - r)
+
+where d is the distance between the prior and the ground-truth centre in units of the prior's
+stride and r the soft-centre radius. Each ground truth then takes its ``k`` cheapest priors, with
+``k = max(1, int(sum of its top-``topk`` IoUs))``; a prior claimed twice keeps its cheapest.
+Only priors whose centre lies inside at least one ground-truth box take part.
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmdet.models.task_modules.assigners import AssignResult, BaseAssigner
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from rtmdet_plus.registry import TASK_UTILS
+
+EPS = 1e-7
+INF = 100000000.0
+
+
+def soft_label_term(logits: Tensor, soft_labels: Tensor) -> Tensor:
+    """Elementwise ``BCE(logits, soft_labels) * |soft_labels - sigmoid(logits)| ** 2``."""
+    bce = F.binary_cross_entropy_with_logits(logits, soft_labels, reduction='none')
+    return bce * (soft_labels - logits.sigmoid()).abs().pow(2.0)
+
+
+def soft_label_cost(pred_logits: Tensor, gt_labels: Tensor, ious: Tensor) -> Tensor:
+    """Soft-label classification cost summed over all classes, in O(P x G) memory.
+
+    For a pair (p, g) the soft label is ``IoU[p, g]`` at the class of g and 0 at every other
+    class. The classes other than g's add a term that depends on p only, so the sum over all
+    classes is ``background[p] - term(x[p, c_g], 0) + term(x[p, c_g], IoU[p, g])`` with
+    ``background[p] = sum_c term(x[p, c], 0)``; no (P, G, C) tensor is built.
+
+    Args:
+        pred_logits: (..., P, C) classification logits of the priors.
+        gt_labels: (..., G) class index of each ground truth (long).
+        ious: (..., P, G) IoU between the priors' predicted boxes and the ground truths.
+
+    Returns:
+        (..., P, G) cost.
+    """
+    background = soft_label_term(pred_logits, torch.zeros_like(pred_logits)).sum(-1, keepdim=True)
+    index = gt_labels.unsqueeze(-2).expand(*ious.shape)
+    logits_at_gt_class = pred_logits.gather(-1, index)
+    return (background - soft_label_term(logits_at_gt_class, torch.zeros_like(ious))
+            + soft_label_term(logits_at_gt_class, ious))
+
+
+def soft_center_prior(prior_centers: Tensor, prior_strides: Tensor, gt_centers: Tensor,
+                      radius: float) -> Tensor:
+    """``10 ** (distance / stride - radius)`` for every prior and ground truth.
+
+    Args:
+        prior_centers: (..., P, 2) prior centres, x y in input pixels.
+        prior_strides: (..., P) stride of each prior's level, in pixels.
+        gt_centers: (..., G, 2) ground-truth centres, x y in input pixels.
+
+    Returns:
+        (..., P, G) prior cost, 10 ** -radius at the centre growing tenfold per stride.
+    """
+    distance = (prior_centers.unsqueeze(-2) - gt_centers.unsqueeze(-3)).pow(2).sum(-1).sqrt()
+    return torch.pow(10, distance / prior_strides.unsqueeze(-1) - radius)
+
+
+def mask_centers(masks: Tensor) -> Tensor:
+    """(G, H, W) binary masks -> (G, 2) centres of mass as x y pixel indices."""
+    masks = masks.float()
+    height, width = masks.shape[-2:]
+    rows = torch.arange(height, device=masks.device, dtype=masks.dtype)
+    cols = torch.arange(width, device=masks.device, dtype=masks.dtype)
+    total = masks.sum(dim=(-2, -1)).clamp(min=EPS)
+    center_x = (masks.sum(-2) * cols).sum(-1) / total
+    center_y = (masks.sum(-1) * rows).sum(-1) / total
+    return torch.stack([center_x, center_y], dim=-1)
+
+
+def dynamic_k_matching(cost: Tensor, ious: Tensor, topk: int) -> Tuple[Tensor, Tensor]:
+    """Pick each ground truth's ``k`` cheapest priors and resolve priors claimed twice.
+
+    Args:
+        cost: (P, G) matching cost.
+        ious: (P, G) IoUs; the sum of a column's ``topk`` largest gives its k.
+        topk: candidates used for the dynamic k.
+
+    Returns:
+        matched_gt: (P,) index of the matched ground truth, -1 for unmatched priors.
+        matched_iou: (P,) IoU with the matched ground truth, 0 for unmatched priors.
+    """
+    num_priors, num_gts = cost.shape
+    candidates = min(topk, num_priors)
+    dynamic_ks = ious.topk(candidates, dim=0).values.sum(0).int().clamp(min=1)
+    matching = torch.zeros_like(cost, dtype=torch.bool)
+    for gt_index in range(num_gts):
+        chosen = cost[:, gt_index].topk(int(dynamic_ks[gt_index]), largest=False).indices
+        matching[chosen, gt_index] = True
+    claimed_twice = matching.sum(1) > 1
+    if claimed_twice.any():
+        cheapest = cost[claimed_twice].argmin(1)
+        matching[claimed_twice] = False
+        matching[claimed_twice.nonzero().squeeze(1), cheapest] = True
+    matched = matching.any(1)
+    matched_gt = torch.where(matched, matching.int().argmax(1), torch.full_like(matched, -1, dtype=torch.long))
+    matched_iou = (matching * ious).sum(1)
+    return matched_gt, matched_iou
+
+
+@TASK_UTILS.register_module()
+class DynamicSoftLabelAssigner(BaseAssigner):
+    """RTMDet's dynamic soft-label assigner.
+
+    Args:
+        soft_center_radius: r of the soft centre prior.
+        topk: candidates for each ground truth's dynamic k.
+        iou_weight: weight of the ``-log(IoU)`` cost.
+        iou_calculator: config of the pairwise IoU (``BboxOverlaps2D``; mmdet's registry).
+    """
+
+    def __init__(self,
+                 soft_center_radius: float = 3.0,
+                 topk: int = 13,
+                 iou_weight: float = 3.0,
+                 iou_calculator=dict(type='BboxOverlaps2D')) -> None:
+        self.soft_center_radius = soft_center_radius
+        self.topk = topk
+        self.iou_weight = iou_weight
+        self.iou_calculator = TASK_UTILS.build(iou_calculator)
+
+    def assign(self,
+               pred_instances: InstanceData,
+               gt_instances: InstanceData,
+               gt_instances_ignore: Optional[InstanceData] = None,
+               **kwargs) -> AssignResult:
+        """Assign the priors of one image.
+
+        Args:
+            pred_instances: ``priors`` (P, 4) as cx, cy, stride_w, stride_h; ``bboxes`` (P, 4)
+                decoded predictions x1y1x2y2 in input pixels; ``scores`` (P, C) logits.
+            gt_instances: ``bboxes`` (G, 4) x1y1x2y2, ``labels`` (G,); optional ``masks``
+                (G, H, W), whose centres of mass then replace the box centres.
+
+        Returns:
+            mmdet ``AssignResult``: ``gt_inds`` (P,) 1-based matched ground truth, 0 for
+            background; ``max_overlaps`` (P,) matched IoU, -INF for unmatched priors (0 for all
+            when nothing can match); ``labels`` (P,) class or -1.
+        """
+        gt_bboxes = gt_instances.bboxes
+        gt_labels = gt_instances.labels
+        priors = pred_instances.priors
+        num_priors, num_gts = priors.size(0), gt_bboxes.size(0)
+        gt_inds = priors.new_zeros((num_priors,), dtype=torch.long)
+        labels = priors.new_full((num_priors,), -1, dtype=torch.long)
+        overlaps = priors.new_zeros((num_priors,))
+        empty = AssignResult(num_gts, gt_inds, overlaps, labels=labels)
+        if num_gts == 0 or num_priors == 0:
+            return empty
+
+        centers = priors[:, :2]
+        if hasattr(gt_bboxes, 'find_inside_points'):
+            inside = gt_bboxes.find_inside_points(centers)
+        else:
+            edges = torch.cat([centers[:, None] - gt_bboxes[:, :2], gt_bboxes[:, 2:] - centers[:, None]], -1)
+            inside = edges.min(-1).values > 0
+        candidates = inside.any(1)
+        if not candidates.any():
+            return empty
+
+        if 'masks' in gt_instances:
+            gt_centers = mask_centers(gt_instances.masks.to_tensor(torch.float32, priors.device)
+                                      if hasattr(gt_instances.masks, 'to_tensor') else gt_instances.masks)
+        elif hasattr(gt_bboxes, 'centers'):
+            gt_centers = gt_bboxes.centers
+        else:
+            gt_centers = (gt_bboxes[:, :2] + gt_bboxes[:, 2:]) / 2.0
+
+        cand_priors = priors[candidates]
+        ious = self.iou_calculator(pred_instances.bboxes[candidates], gt_bboxes)
+        cost = (soft_label_cost(pred_instances.scores[candidates], gt_labels.long(), ious)
+                - torch.log(ious + EPS) * self.iou_weight
+                + soft_center_prior(cand_priors[:, :2], cand_priors[:, 2], gt_centers,
+                                    self.soft_center_radius))
+        matched_gt, matched_iou = dynamic_k_matching(cost, ious, self.topk)
+
+        positive = matched_gt >= 0
+        cand_index = candidates.nonzero().squeeze(1)
+        overlaps = torch.full_like(overlaps, -INF)
+        pos_index = cand_index[positive]
+        gt_inds[pos_index] = matched_gt[positive] + 1
+        labels[pos_index] = gt_labels[matched_gt[positive]].long()
+        overlaps[pos_index] = matched_iou[positive]
+        return AssignResult(num_gts, gt_inds, overlaps, labels=labels)

@@ -1,0 +1,90 @@
+"""Shared test helpers: mmdet oracle models, perturbed weights, synthetic batches."""
+import copy
+import os
+
+import mmdet
+import torch
+from mmdet.registry import MODELS as MMDET_MODELS
+from mmdet.structures import DetDataSample
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData
+
+from rtmdet_plus.registry import MODELS
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MMDET_CONFIGS = os.path.join(os.path.dirname(mmdet.__file__), '.mim', 'configs')
+
+
+def single_process_model_cfg(model_cfg):
+    """Copy of a model config runnable in one CPU process: SyncBN -> BN, no pretrained init."""
+    model_cfg = copy.deepcopy(model_cfg)
+
+    def fix(node):
+        if isinstance(node, dict):
+            if node.get('type') == 'SyncBN':
+                node['type'] = 'BN'
+            for value in node.values():
+                fix(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                fix(value)
+
+    fix(model_cfg)
+    model_cfg.backbone.init_cfg = None
+    return model_cfg
+
+
+def build_reference(config_name: str):
+    """mmdet 3.3.0's model from mmdet's own shipped config, randomly initialised."""
+    cfg = Config.fromfile(os.path.join(MMDET_CONFIGS, config_name))
+    init_default_scope('mmdet')
+    model = MMDET_MODELS.build(single_process_model_cfg(cfg.model))
+    model.init_weights()
+    return model
+
+
+def build_ours(config_name: str):
+    """Our model from our config in ``configs/``."""
+    cfg = Config.fromfile(os.path.join(REPO, 'configs', config_name))
+    init_default_scope('rtmdet_plus')
+    return MODELS.build(single_process_model_cfg(cfg.model))
+
+
+def perturbed_state_dict(model: torch.nn.Module, seed: int = 0, scale: float = 0.05) -> dict:
+    """The model's state dict with every float tensor moved by random noise (variances kept > 0)."""
+    generator = torch.Generator().manual_seed(seed)
+    state = {}
+    for key, value in model.state_dict().items():
+        if value.is_floating_point():
+            noise = scale * torch.randn(value.shape, generator=generator)
+            value = (value + noise).abs() + 0.5 if key.endswith('running_var') else value + noise
+        state[key] = value
+    return state
+
+
+def synthetic_batch(batch_size: int, size: int, objects_per_image, num_classes: int = 80,
+                    seed: int = 0, scale_factor=(1.0, 1.0)):
+    """Random images and data samples with boxes of varied sizes inside a ``size`` square.
+
+    ``objects_per_image`` is an int or a list (0 gives an image without objects).
+    Returns ``dict(inputs=(B, 3, size, size) float, data_samples=[DetDataSample])`` as the
+    data preprocessor would produce it.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    if isinstance(objects_per_image, int):
+        objects_per_image = [objects_per_image] * batch_size
+    samples = []
+    for count in objects_per_image:
+        centers = torch.rand(count, 2, generator=generator) * size
+        sides = (torch.rand(count, 2, generator=generator) * 0.45 + 0.05) * size
+        boxes = torch.cat([centers - sides / 2, centers + sides / 2], 1).clamp(0, size - 1)
+        labels = torch.randint(0, num_classes, (count,), generator=generator)
+        sample = DetDataSample(metainfo=dict(
+            img_shape=(size, size), pad_shape=(size, size), batch_input_shape=(size, size),
+            ori_shape=(round(size / scale_factor[1]), round(size / scale_factor[0])),
+            scale_factor=scale_factor))
+        sample.gt_instances = InstanceData(bboxes=boxes, labels=labels)
+        samples.append(sample)
+    inputs = torch.randn(batch_size, 3, size, size, generator=generator)
+    return dict(inputs=inputs, data_samples=samples)
