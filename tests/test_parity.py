@@ -81,11 +81,14 @@ def test_training_losses_match(model_pair, objects):
         ref_value = sum(ref_losses[name]) if isinstance(ref_losses[name], list) else ref_losses[name]
         assert torch.isfinite(our_losses[name])
         assert abs(ref_value.item() - our_losses[name].item()) < TOL, name
-    # Gradients flow to the same parameters with the same values.
+    # Gradients flow to the same parameters with the same values (relative to the largest
+    # gradient: x-size models have gradients in the thousands, where float32 rounding is ~1e-3).
     sum(our_losses.values()).backward()
     sum(sum(v) if isinstance(v, list) else v for v in ref_losses.values()).backward()
     ref_grads = dict(reference.named_parameters())
-    worst = max((p.grad - ref_grads[n].grad).abs().max().item()
-                for n, p in ours.named_parameters() if p.grad is not None)
-    assert worst < 1e-3
+    pairs = [(p.grad, ref_grads[n].grad) for n, p in ours.named_parameters() if p.grad is not None]
+    assert len(pairs) == sum(p.grad is not None for p in reference.parameters())
+    largest = max(ref.abs().max().item() for _, ref in pairs)
+    worst = max((ours_grad - ref).abs().max().item() for ours_grad, ref in pairs)
+    assert worst <= 1e-4 * max(largest, 1.0)
     reference.zero_grad(), ours.zero_grad()
