@@ -8,7 +8,9 @@ From an mmdet-scoped project, ``type='rtmdet_plus.CSPNeXt'`` reaches our classes
 Every mmdet registry gets a child here, even where we register nothing: mmengine resolves the
 default scope per registry, and a missing child would make the Runner fall back to mmengine's
 root registry, which cannot see mmdet's types. ``locations`` names the module that registers
-our types, so a registry imports it the first time it is asked for a type.
+our types, so a registry imports it the first time it is asked for a type; the parent's locations
+follow, because a lookup that falls through to mmdet reads mmdet's entries without importing
+them (without this, ``DetLocalVisualizer`` is unknown unless something imported it before).
 """
 from mmdet import registry as mmdet_registry
 from mmengine.registry import Registry
@@ -17,7 +19,8 @@ SCOPE = 'rtmdet_plus'
 
 
 def _child(name: str, parent: Registry, location: str = 'rtmdet_plus') -> Registry:
-    return Registry(name, parent=parent, scope=SCOPE, locations=[location])
+    return Registry(name, parent=parent, scope=SCOPE,
+                    locations=[location] + list(parent._locations))
 
 
 # Registries where rtmdet_plus registers types of its own.

@@ -102,3 +102,42 @@ def test_mask_centers_are_centres_of_mass():
     masks[0, 2:5, 3:8] = 1   # rows 2-4, cols 3-7
     masks[1, 0, 11] = 1
     assert torch.allclose(mask_centers(masks), torch.tensor([[5.0, 3.0], [11.0, 0.0]]))
+
+
+def random_batch(seed: int, counts, num_classes: int = 20, size: int = 256):
+    cases = [random_case(seed * 100 + i, count, num_classes, size) for i, count in enumerate(counts)]
+    priors = cases[0][0].priors
+    from rtmdet_plus.models.dense_heads.rtmdet_head import pad_ground_truth
+    gt_boxes, gt_labels, gt_valid = pad_ground_truth([gt for _, gt in cases], 'cpu')
+    pred_boxes = torch.stack([pred.bboxes for pred, _ in cases])
+    pred_logits = torch.stack([pred.scores for pred, _ in cases])
+    return cases, priors, pred_boxes, pred_logits, gt_boxes, gt_labels, gt_valid
+
+
+@pytest.mark.parametrize('seed,counts', [(0, [5, 0, 17, 1]), (1, [100, 100]), (2, [0, 0]),
+                                         (3, [40, 3, 60])])
+def test_batch_assign_equals_mmdet_image_by_image(seed, counts):
+    cases, priors, pred_boxes, pred_logits, gt_boxes, gt_labels, gt_valid = random_batch(seed, counts)
+    batch = DynamicSoftLabelAssigner(topk=13).batch_assign(
+        priors, pred_boxes, pred_logits, gt_boxes, gt_labels, gt_valid)
+    for img, (pred, gt) in enumerate(cases):
+        expected = ReferenceAssigner(topk=13).assign(pred, gt)
+        assert torch.equal(batch.gt_index[img] + 1, expected.gt_inds)
+        assert torch.equal(batch.labels[img], expected.labels)
+        positive = expected.gt_inds > 0
+        assert torch.allclose(batch.ious[img][positive], expected.max_overlaps[positive], atol=1e-6)
+        assert (batch.ious[img][~positive] == 0).all()
+
+
+def test_batch_assign_respects_invalid_priors():
+    cases, priors, pred_boxes, pred_logits, gt_boxes, gt_labels, gt_valid = random_batch(5, [20, 20])
+    prior_valid = torch.ones(2, len(priors), dtype=torch.bool)
+    prior_valid[1, priors[:, 0] > 128] = False           # right half of image 1 is padding
+    batch = DynamicSoftLabelAssigner().batch_assign(priors, pred_boxes, pred_logits, gt_boxes,
+                                                    gt_labels, gt_valid, prior_valid)
+    pred, gt = cases[1]
+    keep = prior_valid[1]
+    expected = ReferenceAssigner().assign(
+        InstanceData(priors=pred.priors[keep], bboxes=pred.bboxes[keep], scores=pred.scores[keep]), gt)
+    assert (batch.gt_index[1][~keep] == -1).all()
+    assert torch.equal(batch.gt_index[1][keep] + 1, expected.gt_inds)

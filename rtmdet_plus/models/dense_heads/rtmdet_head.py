@@ -24,6 +24,7 @@ from mmengine.config import ConfigDict
 from mmengine.model import bias_init_with_prob, constant_init, normal_init
 from mmengine.structures import InstanceData
 from torch import Tensor
+from torch.nn.utils.rnn import pad_sequence
 
 from rtmdet_plus.registry import MODELS, TASK_UTILS
 from rtmdet_plus.structures import distance_to_box, scale_boxes
@@ -38,6 +39,23 @@ def objectness_weighted_logit(cls_logit: Tensor, obj_logit: Tensor, eps: float =
     prob = torch.exp(0.5 * (F.logsigmoid(cls_logit) + F.logsigmoid(obj_logit)))
     prob = prob.clamp(0, 1)
     return torch.log(prob.clamp(min=eps) / (1 - prob).clamp(min=eps))
+
+
+def pad_ground_truth(batch_gt_instances: List[InstanceData], device) -> Tuple[Tensor, Tensor, Tensor]:
+    """Stack per-image ground truth into padded tensors.
+
+    Returns:
+        boxes (B, G, 4) x1y1x2y2 (zeros at padding), labels (B, G) long (-1 at padding),
+        valid (B, G) bool, with G the largest count in the batch.
+    """
+    boxes = [gt.bboxes if isinstance(gt.bboxes, Tensor) else gt.bboxes.tensor
+             for gt in batch_gt_instances]
+    boxes = pad_sequence([b.to(device=device, dtype=torch.float32).reshape(-1, 4) for b in boxes],
+                         batch_first=True)
+    labels = pad_sequence([gt.labels.to(device).long() for gt in batch_gt_instances],
+                          batch_first=True, padding_value=-1)
+    valid = labels >= 0
+    return boxes, labels, valid
 
 
 @MODELS.register_module()
@@ -59,6 +77,8 @@ class RTMDetHead(BaseDenseHead):
         train_cfg: ``assigner`` config (``DynamicSoftLabelAssigner``); ``allowed_border`` must be
             negative (priors are points); ``pos_weight`` <= 0 gives positives weight 1.
         test_cfg: ``nms_pre``, ``score_thr``, ``min_bbox_size``, ``nms``, ``max_per_img``.
+        batched_assign: assign the whole padded batch in tensor ops (fast, the default);
+            False assigns image by image as mmdet does (kept for tests and comparison).
 
     Outputs of :meth:`forward`: per level, (B, num_classes, H, W) classification logits and
     (B, 4, H, W) distances to the box sides in input pixels.
@@ -80,6 +100,7 @@ class RTMDetHead(BaseDenseHead):
                  loss_bbox=dict(type='GIoULoss', loss_weight=2.0),
                  train_cfg=None,
                  test_cfg=None,
+                 batched_assign: bool = True,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if bbox_coder and bbox_coder.get('type') not in ('DistancePointBBoxCoder', 'mmdet.DistancePointBBoxCoder'):
@@ -97,6 +118,7 @@ class RTMDetHead(BaseDenseHead):
         self.act_cfg = act_cfg
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
+        self.batched_assign = batched_assign
         self.prior_generator = TASK_UTILS.build(anchor_generator)
         self.num_base_priors = self.prior_generator.num_base_priors[0]
         self.loss_cls = MODELS.build(loss_cls)
@@ -205,8 +227,9 @@ class RTMDetHead(BaseDenseHead):
         flat_scores = self._flatten_levels(cls_scores, self.cls_out_channels)
         flat_boxes = distance_to_box(priors[:, :2], self._flatten_levels(bbox_preds, 4))
 
-        targets = self.get_targets(flat_scores.detach(), flat_boxes.detach(), priors, featmap_sizes,
-                                   batch_gt_instances, batch_img_metas)
+        get_targets = self.get_targets_batched if self.batched_assign else self.get_targets
+        targets = get_targets(flat_scores.detach(), flat_boxes.detach(), priors, featmap_sizes,
+                              batch_gt_instances, batch_img_metas)
         labels, label_weights, box_targets, assign_metrics = targets
 
         loss_cls = self.loss_cls(flat_scores.reshape(-1, self.cls_out_channels),
@@ -259,6 +282,36 @@ class RTMDetHead(BaseDenseHead):
             box_targets[img, pos_index] = gt_instances.bboxes[matched].to(box_targets.dtype) \
                 if isinstance(gt_instances.bboxes, Tensor) else gt_instances.bboxes.tensor[matched]
             assign_metrics[img, pos_index] = result.max_overlaps[pos]
+        return labels, label_weights, box_targets, assign_metrics
+
+    def _prior_valid_flags(self, featmap_sizes, batch_img_metas, device) -> Optional[Tensor]:
+        """(B, P) priors inside each image's padded shape, or None when all are."""
+        flags = [torch.cat(self.prior_generator.valid_flags(featmap_sizes, meta['pad_shape'], device))
+                 for meta in batch_img_metas]
+        flags = torch.stack(flags)
+        return None if bool(flags.all()) else flags
+
+    def get_targets_batched(self, flat_scores: Tensor, flat_boxes: Tensor, priors: Tensor,
+                            featmap_sizes, batch_gt_instances: List[InstanceData],
+                            batch_img_metas: List[dict]):
+        """:meth:`get_targets` for the whole batch at once (padded ground truth, no per-image
+        loop); same outputs."""
+        num_imgs, num_priors = flat_scores.shape[:2]
+        gt_boxes, gt_labels, gt_valid = pad_ground_truth(batch_gt_instances, priors.device)
+        prior_valid = self._prior_valid_flags(featmap_sizes, batch_img_metas, priors.device)
+        assignment = self.assigner.batch_assign(priors, flat_boxes, flat_scores, gt_boxes.to(flat_boxes.dtype),
+                                                gt_labels, gt_valid, prior_valid)
+        positive = assignment.gt_index >= 0
+        labels = torch.where(positive, assignment.labels,
+                             torch.full_like(assignment.labels, self.num_classes))
+        label_weights = (prior_valid.to(flat_boxes.dtype) if prior_valid is not None
+                         else flat_boxes.new_ones(num_imgs, num_priors))
+        pos_weight = self.train_cfg.get('pos_weight', -1)
+        if pos_weight > 0:
+            label_weights = torch.where(positive, label_weights.new_tensor(pos_weight), label_weights)
+        index = assignment.gt_index.clamp(min=0)[..., None].expand(-1, -1, 4)
+        box_targets = gt_boxes.to(flat_boxes.dtype).gather(1, index) * positive[..., None]
+        assign_metrics = assignment.ious * positive
         return labels, label_weights, box_targets, assign_metrics
 
     # ------------------------------------------------------------------ prediction

@@ -9,7 +9,7 @@ stride and r the soft-centre radius. Each ground truth then takes its ``k`` chea
 ``k = max(1, int(sum of its top-``topk`` IoUs))``; a prior claimed twice keeps its cheapest.
 Only priors whose centre lies inside at least one ground-truth box take part.
 """
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -110,6 +110,61 @@ def dynamic_k_matching(cost: Tensor, ious: Tensor, topk: int) -> Tuple[Tensor, T
     return matched_gt, matched_iou
 
 
+class BatchAssignment(NamedTuple):
+    """Assignment of a padded batch.
+
+    Attributes:
+        gt_index: (B, P) index of the matched ground truth in its image, -1 for background.
+        labels: (B, P) class of the matched ground truth, -1 for background.
+        ious: (B, P) IoU of the prediction with its matched ground truth, 0 for background.
+    """
+    gt_index: Tensor
+    labels: Tensor
+    ious: Tensor
+
+
+def points_inside_boxes(points: Tensor, boxes: Tensor) -> Tensor:
+    """(P, 2) points and (..., G, 4) boxes -> (..., P, G): point strictly inside the box."""
+    x = points[:, 0, None]
+    y = points[:, 1, None]
+    x1, y1, x2, y2 = (boxes[..., None, :, i] for i in range(4))
+    return torch.minimum(torch.minimum(x - x1, y - y1), torch.minimum(x2 - x, y2 - y)) > 0
+
+
+def batched_dynamic_k_matching(cost: Tensor, ious: Tensor, gt_valid: Tensor,
+                               topk: int) -> Tuple[Tensor, Tensor]:
+    """:func:`dynamic_k_matching` for a padded batch, without Python loops.
+
+    Args:
+        cost: (B, P, G) cost, ``inf`` where a prior or ground truth may not match.
+        ious: (B, P, G) IoUs, 0 where a prior or ground truth may not match.
+        gt_valid: (B, G) real (not padding) ground truths.
+        topk: candidates used for the dynamic k.
+
+    Returns:
+        matched_gt (B, P) with -1 for unmatched priors, matched_iou (B, P).
+    """
+    num_priors = cost.size(1)
+    candidates = min(topk, num_priors)
+    # Masked IoUs are 0, so the top-k sum equals the sum over the image's candidates only.
+    dynamic_ks = ious.topk(candidates, dim=1).values.sum(1).int().clamp(min=1)
+    dynamic_ks = torch.where(gt_valid, dynamic_ks, torch.zeros_like(dynamic_ks))     # (B, G)
+    max_k = int(dynamic_ks.max()) if dynamic_ks.numel() else 0
+    matching = torch.zeros_like(cost, dtype=torch.bool)
+    if max_k > 0:
+        cheapest = cost.topk(max_k, dim=1, largest=False).indices                    # (B, k, G)
+        rank = torch.arange(max_k, device=cost.device)[None, :, None]
+        matching.scatter_(1, cheapest, rank < dynamic_ks[:, None, :])
+    claimed_twice = matching.sum(-1) > 1                                              # (B, P)
+    cheapest_gt = cost.argmin(-1)
+    resolved = torch.nn.functional.one_hot(cheapest_gt, cost.size(-1)).bool()
+    matching = torch.where(claimed_twice[..., None], resolved, matching)
+    matched = matching.any(-1)
+    matched_gt = torch.where(matched, matching.int().argmax(-1), torch.full_like(cheapest_gt, -1))
+    matched_iou = (matching * ious).sum(-1)
+    return matched_gt, matched_iou
+
+
 @TASK_UTILS.register_module()
 class DynamicSoftLabelAssigner(BaseAssigner):
     """RTMDet's dynamic soft-label assigner.
@@ -194,3 +249,49 @@ class DynamicSoftLabelAssigner(BaseAssigner):
         labels[pos_index] = gt_labels[matched_gt[positive]].long()
         overlaps[pos_index] = matched_iou[positive]
         return AssignResult(num_gts, gt_inds, overlaps, labels=labels)
+
+    def batch_assign(self,
+                     priors: Tensor,
+                     pred_boxes: Tensor,
+                     pred_logits: Tensor,
+                     gt_boxes: Tensor,
+                     gt_labels: Tensor,
+                     gt_valid: Tensor,
+                     prior_valid: Optional[Tensor] = None,
+                     gt_centers: Optional[Tensor] = None) -> BatchAssignment:
+        """Assign a whole batch at once; same result as :meth:`assign` image by image.
+
+        Memory is O(B x P x G): the soft-label cost never builds a (P, G, classes) tensor.
+
+        Args:
+            priors: (P, 4) cx, cy, stride_w, stride_h, shared by the batch.
+            pred_boxes: (B, P, 4) decoded predictions x1y1x2y2 (detached).
+            pred_logits: (B, P, C) class logits (detached).
+            gt_boxes: (B, G, 4) ground truths padded to the largest count, x1y1x2y2.
+            gt_labels: (B, G) classes (any value at padding).
+            gt_valid: (B, G) bool, False at padding.
+            prior_valid: (B, P) bool, False for priors outside the padded image; None = all valid.
+            gt_centers: (B, G, 2) centres to use instead of the box centres (mask centroids).
+        """
+        batch_size, num_priors = pred_boxes.shape[:2]
+        labels_out = torch.full((batch_size, num_priors), -1, dtype=torch.long, device=priors.device)
+        if gt_boxes.size(1) == 0 or num_priors == 0:
+            return BatchAssignment(labels_out.clone(), labels_out, pred_boxes.new_zeros(batch_size, num_priors))
+        gt_labels = gt_labels.long().clamp(min=0)
+        inside = points_inside_boxes(priors[:, :2], gt_boxes) & gt_valid[:, None, :]     # (B, P, G)
+        candidates = inside.any(-1)
+        if prior_valid is not None:
+            candidates &= prior_valid
+        pair_valid = candidates[..., None] & gt_valid[:, None, :]
+        if gt_centers is None:
+            gt_centers = (gt_boxes[..., :2] + gt_boxes[..., 2:]) / 2.0
+        ious = self.iou_calculator(pred_boxes, gt_boxes)
+        cost = (soft_label_cost(pred_logits, gt_labels, ious)
+                - torch.log(ious + EPS) * self.iou_weight
+                + soft_center_prior(priors[:, :2], priors[:, 2], gt_centers, self.soft_center_radius))
+        cost = cost.masked_fill(~pair_valid, float('inf'))
+        ious = ious.masked_fill(~pair_valid, 0.0)
+        matched_gt, matched_iou = batched_dynamic_k_matching(cost, ious, gt_valid, self.topk)
+        positive = matched_gt >= 0
+        labels = torch.where(positive, gt_labels.gather(1, matched_gt.clamp(min=0)), labels_out)
+        return BatchAssignment(matched_gt, labels, matched_iou)
