@@ -141,3 +141,14 @@ def test_batch_assign_respects_invalid_priors():
         InstanceData(priors=pred.priors[keep], bboxes=pred.bboxes[keep], scores=pred.scores[keep]), gt)
     assert (batch.gt_index[1][~keep] == -1).all()
     assert torch.equal(batch.gt_index[1][keep] + 1, expected.gt_inds)
+
+
+def test_batch_assign_image_with_objects_but_no_candidate_prior():
+    cases, priors, pred_boxes, pred_logits, gt_boxes, gt_labels, gt_valid = random_batch(8, [6, 2])
+    tiny = torch.tensor([[1.0, 1.0, 3.0, 3.0], [9.0, 9.0, 11.0, 11.0]])
+    gt_boxes[1, :2] = tiny                               # between prior points: nothing inside
+    batch = DynamicSoftLabelAssigner().batch_assign(priors, pred_boxes, pred_logits, gt_boxes,
+                                                    gt_labels, gt_valid)
+    assert (batch.gt_index[1] == -1).all() and (batch.labels[1] == -1).all()
+    expected = ReferenceAssigner().assign(*cases[0])
+    assert torch.equal(batch.gt_index[0] + 1, expected.gt_inds)

@@ -34,8 +34,9 @@ def soft_label_cost(pred_logits: Tensor, gt_labels: Tensor, ious: Tensor) -> Ten
 
     For a pair (p, g) the soft label is ``IoU[p, g]`` at the class of g and 0 at every other
     class. The classes other than g's add a term that depends on p only, so the sum over all
-    classes is ``background[p] - term(x[p, c_g], 0) + term(x[p, c_g], IoU[p, g])`` with
-    ``background[p] = sum_c term(x[p, c], 0)``; no (P, G, C) tensor is built.
+    classes is ``others[p, c_g] + term(x[p, c_g], IoU[p, g])`` with
+    ``others[p, c] = sum_c' term(x[p, c'], 0) - term(x[p, c], 0)``; no (P, G, C) tensor is built.
+    ``term(x, y) = BCE(x, y) * (y - sigmoid(x)) ** 2`` with ``BCE(x, y) = softplus(x) - x * y``.
 
     Args:
         pred_logits: (..., P, C) classification logits of the priors.
@@ -45,11 +46,15 @@ def soft_label_cost(pred_logits: Tensor, gt_labels: Tensor, ious: Tensor) -> Ten
     Returns:
         (..., P, G) cost.
     """
-    background = soft_label_term(pred_logits, torch.zeros_like(pred_logits)).sum(-1, keepdim=True)
+    softplus = F.softplus(pred_logits)
+    probs = pred_logits.sigmoid()
+    term_at_zero = softplus * probs.square()
+    others = term_at_zero.sum(-1, keepdim=True) - term_at_zero
+
     index = gt_labels.unsqueeze(-2).expand(*ious.shape)
-    logits_at_gt_class = pred_logits.gather(-1, index)
-    return (background - soft_label_term(logits_at_gt_class, torch.zeros_like(ious))
-            + soft_label_term(logits_at_gt_class, ious))
+    logits = pred_logits.gather(-1, index)
+    bce = softplus.gather(-1, index) - logits * ious
+    return others.gather(-1, index) + bce * (ious - probs.gather(-1, index)).square()
 
 
 def soft_center_prior(prior_centers: Tensor, prior_strides: Tensor, gt_centers: Tensor,
@@ -64,7 +69,9 @@ def soft_center_prior(prior_centers: Tensor, prior_strides: Tensor, gt_centers: 
     Returns:
         (..., P, G) prior cost, 10 ** -radius at the centre growing tenfold per stride.
     """
-    distance = (prior_centers.unsqueeze(-2) - gt_centers.unsqueeze(-3)).pow(2).sum(-1).sqrt()
+    dx = prior_centers[..., :, None, 0] - gt_centers[..., None, :, 0]
+    dy = prior_centers[..., :, None, 1] - gt_centers[..., None, :, 1]
+    distance = (dx * dx + dy * dy).sqrt()
     return torch.pow(10, distance / prior_strides.unsqueeze(-1) - radius)
 
 
@@ -128,41 +135,43 @@ def points_inside_boxes(points: Tensor, boxes: Tensor) -> Tensor:
     x = points[:, 0, None]
     y = points[:, 1, None]
     x1, y1, x2, y2 = (boxes[..., None, :, i] for i in range(4))
-    return torch.minimum(torch.minimum(x - x1, y - y1), torch.minimum(x2 - x, y2 - y)) > 0
+    return (x > x1) & (y > y1) & (x < x2) & (y < y2)
 
 
-def batched_dynamic_k_matching(cost: Tensor, ious: Tensor, gt_valid: Tensor,
-                               topk: int) -> Tuple[Tensor, Tensor]:
+def batched_dynamic_k_matching(cost: Tensor, ious: Tensor, num_matches_wanted: Tensor,
+                               ) -> Tuple[Tensor, Tensor]:
     """:func:`dynamic_k_matching` for a padded batch, without Python loops.
+
+    Only the chosen (image, prior, ground truth) triples are handled, at most
+    ``B x max(k) x G`` of them; no (B, P, G) matching matrix is built.
 
     Args:
         cost: (B, P, G) cost, ``inf`` where a prior or ground truth may not match.
-        ious: (B, P, G) IoUs, 0 where a prior or ground truth may not match.
-        gt_valid: (B, G) real (not padding) ground truths.
-        topk: candidates used for the dynamic k.
+        ious: (B, P, G) IoUs.
+        num_matches_wanted: (B, G) k of every ground truth, 0 for padding.
 
     Returns:
-        matched_gt (B, P) with -1 for unmatched priors, matched_iou (B, P).
+        matched_gt (B, P) with -1 for unmatched priors, matched_iou (B, P), 0 when unmatched.
     """
-    num_priors = cost.size(1)
-    candidates = min(topk, num_priors)
-    # Masked IoUs are 0, so the top-k sum equals the sum over the image's candidates only.
-    dynamic_ks = ious.topk(candidates, dim=1).values.sum(1).int().clamp(min=1)
-    dynamic_ks = torch.where(gt_valid, dynamic_ks, torch.zeros_like(dynamic_ks))     # (B, G)
-    max_k = int(dynamic_ks.max()) if dynamic_ks.numel() else 0
-    matching = torch.zeros_like(cost, dtype=torch.bool)
-    if max_k > 0:
-        cheapest = cost.topk(max_k, dim=1, largest=False).indices                    # (B, k, G)
-        rank = torch.arange(max_k, device=cost.device)[None, :, None]
-        matching.scatter_(1, cheapest, rank < dynamic_ks[:, None, :])
-    claimed_twice = matching.sum(-1) > 1                                              # (B, P)
-    cheapest_gt = cost.argmin(-1)
-    resolved = torch.nn.functional.one_hot(cheapest_gt, cost.size(-1)).bool()
-    matching = torch.where(claimed_twice[..., None], resolved, matching)
-    matched = matching.any(-1)
-    matched_gt = torch.where(matched, matching.int().argmax(-1), torch.full_like(cheapest_gt, -1))
-    matched_iou = (matching * ious).sum(-1)
-    return matched_gt, matched_iou
+    batch_size, num_priors, num_gts = cost.shape
+    matched_gt = cost.new_full((batch_size * num_priors,), -1, dtype=torch.long)
+    matched_iou = cost.new_zeros(batch_size * num_priors)
+    max_k = int(num_matches_wanted.max()) if num_matches_wanted.numel() else 0
+    if max_k == 0:
+        return matched_gt.view(batch_size, num_priors), matched_iou.view(batch_size, num_priors)
+    cheapest = cost.topk(max_k, dim=1, largest=False).indices                      # (B, k, G)
+    rank = torch.arange(max_k, device=cost.device)[None, :, None]
+    img, rank_index, gt = (rank < num_matches_wanted[:, None, :]).nonzero(as_tuple=True)
+    flat_prior = img * num_priors + cheapest[img, rank_index, gt]
+    matched_gt[flat_prior] = gt
+    # A prior claimed by several ground truths keeps the cheapest of all of them.
+    claims = torch.bincount(flat_prior, minlength=batch_size * num_priors)
+    contested = (claims > 1).nonzero().squeeze(1)
+    flat_cost = cost.view(batch_size * num_priors, num_gts)
+    matched_gt[contested] = flat_cost[contested].argmin(-1)
+    chosen = (matched_gt >= 0).nonzero().squeeze(1)
+    matched_iou[chosen] = ious.view(-1, num_gts)[chosen, matched_gt[chosen]]
+    return matched_gt.view(batch_size, num_priors), matched_iou.view(batch_size, num_priors)
 
 
 @TASK_UTILS.register_module()
@@ -279,19 +288,23 @@ class DynamicSoftLabelAssigner(BaseAssigner):
             return BatchAssignment(labels_out.clone(), labels_out, pred_boxes.new_zeros(batch_size, num_priors))
         gt_labels = gt_labels.long().clamp(min=0)
         inside = points_inside_boxes(priors[:, :2], gt_boxes) & gt_valid[:, None, :]     # (B, P, G)
-        candidates = inside.any(-1)
+        candidates = inside.any(-1)                                                       # (B, P)
         if prior_valid is not None:
             candidates &= prior_valid
-        pair_valid = candidates[..., None] & gt_valid[:, None, :]
         if gt_centers is None:
             gt_centers = (gt_boxes[..., :2] + gt_boxes[..., 2:]) / 2.0
         ious = self.iou_calculator(pred_boxes, gt_boxes)
         cost = (soft_label_cost(pred_logits, gt_labels, ious)
                 - torch.log(ious + EPS) * self.iou_weight
                 + soft_center_prior(priors[:, :2], priors[:, 2], gt_centers, self.soft_center_radius))
-        cost = cost.masked_fill(~pair_valid, float('inf'))
-        ious = ious.masked_fill(~pair_valid, 0.0)
-        matched_gt, matched_iou = batched_dynamic_k_matching(cost, ious, gt_valid, self.topk)
+        # inf for pairs that may not match: priors outside every box, padded ground truths.
+        inf = cost.new_tensor(float('inf'))
+        cost += torch.where(candidates, 0.0, inf)[:, :, None] + torch.where(gt_valid, 0.0, inf)[:, None, :]
+        # k of each ground truth from the top-k IoUs among its image's candidate priors.
+        candidate_ious = ious * candidates[:, :, None]
+        num_wanted = candidate_ious.topk(min(self.topk, ious.size(1)), dim=1).values.sum(1).int().clamp(min=1)
+        num_wanted *= gt_valid & candidates.any(1, keepdim=True)
+        matched_gt, matched_iou = batched_dynamic_k_matching(cost, ious, num_wanted)
         positive = matched_gt >= 0
         labels = torch.where(positive, gt_labels.gather(1, matched_gt.clamp(min=0)), labels_out)
         return BatchAssignment(matched_gt, labels, matched_iou)
