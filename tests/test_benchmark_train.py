@@ -1,0 +1,21 @@
+"""The training benchmark runs end to end and prints one comparison row per setting."""
+import os
+import subprocess
+import sys
+
+from tests._helpers import REPO
+
+
+def test_benchmark_train_prints_ratios(tmp_path):
+    out_json = tmp_path / 'rows.json'
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, 'tools/analysis_tools/benchmark_train.py'),
+         '--sizes', 'tiny', '--batch', '2', '--input', '128', '--objects', '5', '--steps', '1',
+         '--json', str(out_json)], capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith('| tiny |')]
+    assert len(rows) == 1 and rows[0].count('x |') == 3
+    import json
+    row = json.loads(out_json.read_text())[0]
+    for side in ('mmdet', 'ours'):
+        assert row[side]['step'] > 0 and row[side]['assign'] > 0
