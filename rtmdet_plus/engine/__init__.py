@@ -1,1 +1,3 @@
+from .hooks import ChannelsLastHook
 
+__all__ = ['ChannelsLastHook']

@@ -1,1 +1,3 @@
+from .channels_last import ChannelsLastHook
 
+__all__ = ['ChannelsLastHook']
