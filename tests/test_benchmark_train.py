@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-from tests._helpers import REPO
+from rtmdet_plus.testing import REPO
 
 
 def test_benchmark_train_prints_ratios(tmp_path):

@@ -5,7 +5,7 @@ import torch
 from mmengine.registry import init_default_scope
 
 from rtmdet_plus.registry import HOOKS
-from tests._helpers import build_ours
+from rtmdet_plus.testing import build_ours
 
 
 def test_channels_last_hook_keeps_outputs():

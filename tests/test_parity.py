@@ -5,7 +5,7 @@ import copy
 import pytest
 import torch
 
-from tests._helpers import build_ours, build_reference, perturbed_state_dict, synthetic_batch
+from rtmdet_plus.testing import build_ours, build_reference, perturbed_state_dict, synthetic_batch
 
 TOL = 1e-4
 # (config, input size): P6 needs a multiple of 64; small inputs keep x fast on a CPU.

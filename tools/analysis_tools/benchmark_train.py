@@ -41,8 +41,7 @@ def measure(which: str, size: str, batch: int, input_size: int, objects: int, st
             device: str) -> dict:
     """Run in a worker process: build one model, time ``steps`` training steps."""
     import torch
-    sys.path.insert(0, REPO)
-    from tests._helpers import build_ours, build_reference, perturbed_state_dict, synthetic_batch
+    from rtmdet_plus.testing import build_ours, build_reference, perturbed_state_dict, synthetic_batch
 
     torch.manual_seed(0)
     reference = build_reference(CONFIGS[size])

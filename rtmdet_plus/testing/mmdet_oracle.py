@@ -1,4 +1,5 @@
-"""Shared test helpers: mmdet oracle models, perturbed weights, synthetic batches."""
+"""Side-by-side helpers for tests and benchmarks: mmdet 3.3.0 reference models built from
+mmdet's own configs, ours from ours, perturbed weights and synthetic batches."""
 import copy
 import os
 
@@ -12,7 +13,11 @@ from mmengine.structures import InstanceData
 
 from rtmdet_plus.registry import MODELS
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(PACKAGE)
+# A source checkout has configs/ beside the package; an installed wheel carries them in .mim/.
+CONFIGS = next((path for path in (os.path.join(REPO, 'configs'), os.path.join(PACKAGE, '.mim', 'configs'))
+                if os.path.isdir(path)), os.path.join(REPO, 'configs'))
 MMDET_CONFIGS = os.path.join(os.path.dirname(mmdet.__file__), '.mim', 'configs')
 
 
@@ -46,7 +51,7 @@ def build_reference(config_name: str):
 
 def build_ours(config_name: str):
     """Our model from our config in ``configs/``."""
-    cfg = Config.fromfile(os.path.join(REPO, 'configs', config_name))
+    cfg = Config.fromfile(os.path.join(CONFIGS, config_name))
     init_default_scope('rtmdet_plus')
     return MODELS.build(single_process_model_cfg(cfg.model))
 
