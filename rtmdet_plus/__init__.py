@@ -5,6 +5,6 @@ is all an mmdet project needs.
 """
 from .version import __version__
 from . import registry  # noqa: F401  (creates the child registries)
-from . import datasets, engine, evaluation, models  # noqa: F401  (registers the components)
+from . import datasets, engine, evaluation, models, utils  # noqa: F401  (registers components, safe checkpoint loading)
 
 __all__ = ['__version__']
