@@ -1,0 +1,3 @@
+from .rotated_iou2d_calculator import RBboxOverlaps2D
+
+__all__ = ['RBboxOverlaps2D']
