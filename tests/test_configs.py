@@ -50,8 +50,11 @@ SECTIONS = [
 ]
 # Types that rtmdet_plus defines itself; in its scope they must not resolve to mmdet's classes.
 OWN_TYPES = [
-    'CSPNeXt', 'CSPNeXtPAFPN', 'RTMDetHead', 'RTMDetSepBNHead', 'DynamicSoftLabelAssigner'
+    'CSPNeXt', 'CSPNeXtPAFPN', 'RTMDetHead', 'RTMDetSepBNHead', 'RTMDetInsHead',
+    'RTMDetInsSepBNHead', 'DynamicSoftLabelAssigner'
 ]
+INS_CONFIGS = [f'rtmdet-ins_{size}_8xb32-300e_coco.py' for size in ('tiny', 's', 'm', 'l')] + \
+    ['rtmdet-ins_x_8xb16-300e_coco.py']
 
 needs_mmdet_configs = pytest.mark.skipif(
     not MMDET_CONFIGS.is_dir(),
@@ -244,7 +247,7 @@ def test_model_index_lists_every_config() -> None:
     assert index['Import'] == ['configs/rtmdet/metafile.yml']
     metafile = yaml.safe_load((REPO / index['Import'][0]).read_text())
     listed = {model['Config'] for model in metafile['Models']}
-    assert listed == {f'configs/rtmdet/{name}' for name in SIZES.values()}
+    assert listed == {f'configs/rtmdet/{name}' for name in list(SIZES.values()) + INS_CONFIGS}
     for model in metafile['Models']:
         assert (REPO / model['Config']).is_file(), model['Config']
         assert model['Name'] == Path(model['Config']).stem

@@ -7,6 +7,7 @@ import mmdet
 import torch
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmdet.structures import DetDataSample
+from mmdet.structures.mask import BitmapMasks
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
@@ -68,11 +69,25 @@ def perturbed_state_dict(model: torch.nn.Module, seed: int = 0, scale: float = 0
     return state
 
 
+def triangle_masks(boxes: torch.Tensor, height: int, width: int) -> BitmapMasks:
+    """(G, 4) boxes -> ``BitmapMasks`` (G, height, width): the lower-left triangle of each box
+    (pixel centres inside the box on or below its top-left to bottom-right diagonal), so a
+    mask's centroid differs from its box centre."""
+    xs = torch.arange(width, dtype=torch.float32)[None, None, :] + 0.5
+    ys = torch.arange(height, dtype=torch.float32)[None, :, None] + 0.5
+    x1, y1, x2, y2 = (boxes[:, i, None, None] for i in range(4))
+    inside = (xs >= x1) & (xs <= x2) & (ys >= y1) & (ys <= y2)
+    below_diagonal = (xs - x1) * (y2 - y1) <= (ys - y1) * (x2 - x1)
+    return BitmapMasks((inside & below_diagonal).to(torch.uint8).numpy(), height, width)
+
+
 def synthetic_batch(batch_size: int, size: int, objects_per_image, num_classes: int = 80,
-                    seed: int = 0, scale_factor=(1.0, 1.0)):
+                    seed: int = 0, scale_factor=(1.0, 1.0), with_mask: bool = False):
     """Random images and data samples with boxes of varied sizes inside a ``size`` square.
 
     ``objects_per_image`` is an int or a list (0 gives an image without objects).
+    ``with_mask`` adds ``BitmapMasks`` (see :func:`triangle_masks`) to the ground truth; the
+    random draws do not change, so boxes and images are the same either way.
     Returns ``dict(inputs=(B, 3, size, size) float, data_samples=[DetDataSample])`` as the
     data preprocessor would produce it.
     """
@@ -90,6 +105,8 @@ def synthetic_batch(batch_size: int, size: int, objects_per_image, num_classes: 
             ori_shape=(round(size / scale_factor[1]), round(size / scale_factor[0])),
             scale_factor=scale_factor))
         sample.gt_instances = InstanceData(bboxes=boxes, labels=labels)
+        if with_mask:
+            sample.gt_instances.masks = triangle_masks(boxes, size, size)
         samples.append(sample)
     inputs = torch.randn(batch_size, 3, size, size, generator=generator)
     return dict(inputs=inputs, data_samples=samples)

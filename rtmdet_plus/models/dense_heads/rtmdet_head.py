@@ -26,6 +26,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
 
+from rtmdet_plus.models.task_modules.assigners.dynamic_soft_label_assigner import mask_centers
 from rtmdet_plus.registry import MODELS, TASK_UTILS
 from rtmdet_plus.structures import distance_to_box, scale_boxes
 
@@ -56,6 +57,22 @@ def pad_ground_truth(batch_gt_instances: List[InstanceData], device) -> Tuple[Te
                           batch_first=True, padding_value=-1)
     valid = labels >= 0
     return boxes, labels, valid
+
+
+def padded_mask_centers(batch_gt_instances: List[InstanceData], num_padded: int,
+                        device) -> Optional[Tensor]:
+    """(B, G, 2) centres of mass (x y, input pixels) of the ground-truth masks, zeros at padding;
+    None unless every image carries ``masks`` (then the assigner uses the box centres)."""
+    if not batch_gt_instances or not all('masks' in gt for gt in batch_gt_instances):
+        return None
+    centers = torch.zeros(len(batch_gt_instances), num_padded, 2, device=device)
+    for img, gt in enumerate(batch_gt_instances):
+        masks = gt.masks
+        if hasattr(masks, 'to_tensor'):
+            masks = masks.to_tensor(dtype=torch.bool, device=device)
+        if len(masks):
+            centers[img, :len(masks)] = mask_centers(masks.to(device))
+    return centers
 
 
 @MODELS.register_module()
@@ -179,21 +196,29 @@ class RTMDetHead(BaseDenseHead):
         """Raw box output of a level -> distances in pixels."""
         return self.scales[level](reg_out.exp()).float() * self.strides[level]
 
-    def forward(self, feats: Sequence[Tensor]) -> Tuple[Tuple[Tensor, ...], Tuple[Tensor, ...]]:
-        """(B, in_channels, H_l, W_l) maps -> per-level class logits and side distances."""
-        cls_scores, bbox_preds = [], []
-        for level, (x, (cls_conv, reg_conv, obj_conv)) in enumerate(zip(feats, self._prediction_convs())):
-            cls_tower, reg_tower = self._towers_at(level)
-            cls_feat, reg_feat = x, x
-            for layer in cls_tower:
-                cls_feat = layer(cls_feat)
+    def _level_outputs(self, x: Tensor, level: int) -> Tuple[Tensor, Tensor]:
+        """One level's (B, in_channels, H, W) map -> class logits and side distances."""
+        cls_conv, reg_conv, obj_conv = self._prediction_convs()[level]
+        cls_tower, reg_tower = self._towers_at(level)
+        cls_feat = x
+        for layer in cls_tower:
+            cls_feat = layer(cls_feat)
+        if reg_tower is cls_tower and not self.training:
+            # One tower serving both branches (RTMDet-Ins SepBN) gives the same features twice
+            # in eval mode. In training it runs twice, as in mmdet, so BN statistics match.
+            reg_feat = cls_feat
+        else:
+            reg_feat = x
             for layer in reg_tower:
                 reg_feat = layer(reg_feat)
-            cls_score = cls_conv(cls_feat)
-            if obj_conv is not None:
-                cls_score = objectness_weighted_logit(cls_score, obj_conv(reg_feat))
-            cls_scores.append(cls_score)
-            bbox_preds.append(self._distances(reg_conv(reg_feat), level))
+        cls_score = cls_conv(cls_feat)
+        if obj_conv is not None:
+            cls_score = objectness_weighted_logit(cls_score, obj_conv(reg_feat))
+        return cls_score, self._distances(reg_conv(reg_feat), level)
+
+    def forward(self, feats: Sequence[Tensor]) -> Tuple[Tuple[Tensor, ...], Tuple[Tensor, ...]]:
+        """(B, in_channels, H_l, W_l) maps -> per-level class logits and side distances."""
+        cls_scores, bbox_preds = zip(*(self._level_outputs(x, level) for level, x in enumerate(feats)))
         return tuple(cls_scores), tuple(bbox_preds)
 
     # ------------------------------------------------------------------ shared helpers
@@ -220,7 +245,20 @@ class RTMDetHead(BaseDenseHead):
         Returns:
             ``loss_cls`` and ``loss_bbox`` scalars.
         """
-        num_imgs = len(batch_img_metas)
+        losses, _, _ = self._detection_losses(cls_scores, bbox_preds, batch_gt_instances,
+                                              batch_img_metas)
+        return losses
+
+    def _detection_losses(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
+                          batch_gt_instances: List[InstanceData], batch_img_metas: List[dict]
+                          ) -> Tuple[dict, Tensor, Tensor]:
+        """:meth:`loss_by_feat`'s losses, plus what a subclass needs for more losses.
+
+        Returns:
+            losses (``loss_cls``, ``loss_bbox``); matched_gt (B, P) long, index of each prior's
+            assigned ground truth in its image, -1 for background; priors (P, 4) cx, cy,
+            stride_w, stride_h.
+        """
         featmap_sizes = [score.shape[-2:] for score in cls_scores]
         device = cls_scores[0].device
         priors = self._flat_priors(featmap_sizes, device)
@@ -230,7 +268,7 @@ class RTMDetHead(BaseDenseHead):
         get_targets = self.get_targets_batched if self.batched_assign else self.get_targets
         targets = get_targets(flat_scores.detach(), flat_boxes.detach(), priors, featmap_sizes,
                               batch_gt_instances, batch_img_metas)
-        labels, label_weights, box_targets, assign_metrics = targets
+        labels, label_weights, box_targets, assign_metrics, matched_gt = targets
 
         loss_cls = self.loss_cls(flat_scores.reshape(-1, self.cls_out_channels),
                                  (labels.reshape(-1), assign_metrics.reshape(-1)),
@@ -243,7 +281,8 @@ class RTMDetHead(BaseDenseHead):
         else:
             loss_bbox = flat_boxes.sum() * 0
         avg_factor = reduce_mean(assign_metrics.sum()).clamp_(min=1).item()
-        return dict(loss_cls=loss_cls / avg_factor, loss_bbox=loss_bbox / avg_factor)
+        losses = dict(loss_cls=loss_cls / avg_factor, loss_bbox=loss_bbox / avg_factor)
+        return losses, matched_gt, priors
 
     def get_targets(self, flat_scores: Tensor, flat_boxes: Tensor, priors: Tensor, featmap_sizes,
                     batch_gt_instances: List[InstanceData], batch_img_metas: List[dict]):
@@ -257,10 +296,12 @@ class RTMDetHead(BaseDenseHead):
         Returns:
             labels (B, P) long, ``num_classes`` for background; label_weights (B, P), 0 for priors
             outside the padded image; box_targets (B, P, 4); assign_metrics (B, P) IoU with the
-            assigned ground truth, 0 elsewhere.
+            assigned ground truth, 0 elsewhere; matched_gt (B, P) long, index of the assigned
+            ground truth in its image, -1 for background.
         """
         num_imgs, num_priors = flat_scores.shape[:2]
         labels = priors.new_full((num_imgs, num_priors), self.num_classes, dtype=torch.long)
+        matched_gt = torch.full_like(labels, -1)
         label_weights = priors.new_zeros((num_imgs, num_priors))
         box_targets = priors.new_zeros((num_imgs, num_priors, 4))
         assign_metrics = priors.new_zeros((num_imgs, num_priors))
@@ -282,7 +323,8 @@ class RTMDetHead(BaseDenseHead):
             box_targets[img, pos_index] = gt_instances.bboxes[matched].to(box_targets.dtype) \
                 if isinstance(gt_instances.bboxes, Tensor) else gt_instances.bboxes.tensor[matched]
             assign_metrics[img, pos_index] = result.max_overlaps[pos]
-        return labels, label_weights, box_targets, assign_metrics
+            matched_gt[img, pos_index] = matched
+        return labels, label_weights, box_targets, assign_metrics, matched_gt
 
     def _prior_valid_flags(self, featmap_sizes, batch_img_metas, device) -> Optional[Tensor]:
         """(B, P) priors inside each image's padded shape, or None when all are."""
@@ -299,8 +341,10 @@ class RTMDetHead(BaseDenseHead):
         num_imgs, num_priors = flat_scores.shape[:2]
         gt_boxes, gt_labels, gt_valid = pad_ground_truth(batch_gt_instances, priors.device)
         prior_valid = self._prior_valid_flags(featmap_sizes, batch_img_metas, priors.device)
-        assignment = self.assigner.batch_assign(priors, flat_boxes, flat_scores, gt_boxes.to(flat_boxes.dtype),
-                                                gt_labels, gt_valid, prior_valid)
+        gt_centers = padded_mask_centers(batch_gt_instances, gt_boxes.shape[1], priors.device)
+        assignment = self.assigner.batch_assign(priors, flat_boxes, flat_scores,
+                                                gt_boxes.to(flat_boxes.dtype), gt_labels, gt_valid,
+                                                prior_valid, gt_centers=gt_centers)
         positive = assignment.gt_index >= 0
         labels = torch.where(positive, assignment.labels,
                              torch.full_like(assignment.labels, self.num_classes))
@@ -309,10 +353,13 @@ class RTMDetHead(BaseDenseHead):
         pos_weight = self.train_cfg.get('pos_weight', -1)
         if pos_weight > 0:
             label_weights = torch.where(positive, label_weights.new_tensor(pos_weight), label_weights)
-        index = assignment.gt_index.clamp(min=0)[..., None].expand(-1, -1, 4)
-        box_targets = gt_boxes.to(flat_boxes.dtype).gather(1, index) * positive[..., None]
+        if gt_boxes.size(1):
+            index = assignment.gt_index.clamp(min=0)[..., None].expand(-1, -1, 4)
+            box_targets = gt_boxes.to(flat_boxes.dtype).gather(1, index) * positive[..., None]
+        else:  # no ground truth in the whole batch
+            box_targets = flat_boxes.new_zeros(num_imgs, num_priors, 4)
         assign_metrics = assignment.ious * positive
-        return labels, label_weights, box_targets, assign_metrics
+        return labels, label_weights, box_targets, assign_metrics, assignment.gt_index
 
     # ------------------------------------------------------------------ prediction
     def predict_by_feat(self,
@@ -342,23 +389,46 @@ class RTMDetHead(BaseDenseHead):
 
     def _predict_image(self, cls_scores, bbox_preds, level_priors, img_meta, cfg, rescale,
                        with_nms) -> InstanceData:
+        result = self._select_candidates(cls_scores, bbox_preds, level_priors, img_meta, cfg)
+        return self._post_process(result, cfg, rescale, with_nms, img_meta)
+
+    def _select_candidates(self, cls_scores, bbox_preds, level_priors, img_meta, cfg,
+                           level_extras: Optional[Sequence[dict]] = None) -> InstanceData:
+        """Per level, keep the ``nms_pre`` best (prior, class) pairs above ``score_thr``.
+
+        Args:
+            cls_scores, bbox_preds: one image's per-level (C, H, W) logits and (4, H, W) distances.
+            level_priors: per-level (H*W, 2+) priors; x y first.
+            level_extras: per level, a dict of (H*W, ...) tensors kept alongside (e.g. kernels).
+
+        Returns:
+            ``InstanceData`` with ``bboxes`` (N, 4) decoded and clipped to ``img_shape``,
+            ``scores`` (N,), ``labels`` (N,) and the kept extras.
+        """
         nms_pre = cfg.get('nms_pre', -1)
         score_thr = cfg.get('score_thr', 0)
         kept_scores, kept_labels, kept_dists, kept_points = [], [], [], []
-        for cls_score, bbox_pred, points in zip(cls_scores, bbox_preds, level_priors):
+        kept_extras = {}
+        level_extras = level_extras or [{}] * len(cls_scores)
+        for cls_score, bbox_pred, points, extras in zip(cls_scores, bbox_preds, level_priors,
+                                                        level_extras):
             scores = cls_score.permute(1, 2, 0).reshape(-1, self.cls_out_channels).sigmoid()
             dists = bbox_pred.permute(1, 2, 0).reshape(-1, 4)
             scores, labels, _, kept = filter_scores_and_topk(
-                scores, score_thr, nms_pre, dict(dists=dists, points=points))
+                scores, score_thr, nms_pre, dict(extras, dists=dists, points=points))
             kept_scores.append(scores)
             kept_labels.append(labels)
             kept_dists.append(kept['dists'])
-            kept_points.append(kept['points'])
+            kept_points.append(kept['points'][:, :2])
+            for name in extras:
+                kept_extras.setdefault(name, []).append(kept[name])
         result = InstanceData(
             bboxes=distance_to_box(torch.cat(kept_points), torch.cat(kept_dists),
                                    max_shape=img_meta['img_shape']),
             scores=torch.cat(kept_scores), labels=torch.cat(kept_labels))
-        return self._post_process(result, cfg, rescale, with_nms, img_meta)
+        for name, values in kept_extras.items():
+            result[name] = torch.cat(values)
+        return result
 
     @staticmethod
     def _post_process(result: InstanceData, cfg, rescale: bool, with_nms: bool,
