@@ -3,12 +3,24 @@
 ``CocoDataset`` and ``LoadImageFromFile`` take mmdet's/mmcv's names so our configs get them:
 the same behaviour, with clear errors (naming the file) for missing or corrupt images and for
 annotation files that are missing, not JSON or not COCO.
+
+Rotated detection: ``DOTADataset``/``DOTAv15Dataset``/``DOTAv2Dataset`` (labelTxt folders),
+``ConvertBoxType``, ``RandomRotate``, ``RandomChoiceRotate`` (mmrotate 1.x's names) and
+``FixedAngleRotate`` (mmrotate's ``Rotate``), and the rotated shapes generator (DOTA format).
 """
 from .coco import CocoDataset
 from .loading import LoadImageFromFile
+from .dota import DOTADataset, DOTAv2Dataset, DOTAv15Dataset
+from .dota_labels import DOTALabelError, DOTALabelWarning
+from .rotated_shapes import (ROTATED_SHAPE_CLASSES, RotatedShapesConfig,
+                             ensure_rotated_shapes_dataset, generate_rotated_shapes_dataset)
+from .rotated_transforms import ConvertBoxType, FixedAngleRotate, RandomChoiceRotate, RandomRotate
 from .shapes import SHAPE_CLASSES, ShapesConfig, ensure_shapes_dataset, generate_shapes_dataset
 
 __all__ = [
-    'CocoDataset', 'LoadImageFromFile', 'SHAPE_CLASSES', 'ShapesConfig', 'ensure_shapes_dataset',
-    'generate_shapes_dataset'
+    'CocoDataset', 'ConvertBoxType', 'DOTADataset', 'DOTALabelError', 'DOTALabelWarning',
+    'DOTAv15Dataset', 'DOTAv2Dataset', 'FixedAngleRotate', 'LoadImageFromFile',
+    'ROTATED_SHAPE_CLASSES', 'RandomChoiceRotate', 'RandomRotate', 'RotatedShapesConfig',
+    'SHAPE_CLASSES', 'ShapesConfig', 'ensure_rotated_shapes_dataset', 'ensure_shapes_dataset',
+    'generate_rotated_shapes_dataset', 'generate_shapes_dataset'
 ]
