@@ -1,9 +1,13 @@
 """Models registered in the ``rtmdet_plus`` scope. The detector itself is mmdet's ``RTMDet``."""
 from .backbones import CSPNeXt
-from .dense_heads import RTMDetHead, RTMDetInsHead, RTMDetInsSepBNHead, RTMDetSepBNHead
+from .dense_heads import (RotatedRTMDetHead, RotatedRTMDetSepBNHead, RTMDetHead, RTMDetInsHead,
+                          RTMDetInsSepBNHead, RTMDetSepBNHead)
 from .losses import RotatedIoULoss
 from .necks import CSPNeXtPAFPN
-from .task_modules import DynamicSoftLabelAssigner, RBboxOverlaps2D
+from .task_modules import (DistanceAnglePointCoder, DynamicSoftLabelAssigner, PseudoAngleCoder,
+                           RBboxOverlaps2D)
 
 __all__ = ['CSPNeXt', 'CSPNeXtPAFPN', 'RTMDetHead', 'RTMDetSepBNHead', 'RTMDetInsHead',
-           'RTMDetInsSepBNHead', 'DynamicSoftLabelAssigner', 'RBboxOverlaps2D', 'RotatedIoULoss']
+           'RTMDetInsSepBNHead', 'DynamicSoftLabelAssigner', 'RBboxOverlaps2D', 'RotatedIoULoss',
+           'RotatedRTMDetHead', 'RotatedRTMDetSepBNHead', 'DistanceAnglePointCoder',
+           'PseudoAngleCoder']

@@ -42,17 +42,21 @@ def objectness_weighted_logit(cls_logit: Tensor, obj_logit: Tensor, eps: float =
     return torch.log(prob.clamp(min=eps) / (1 - prob).clamp(min=eps))
 
 
-def pad_ground_truth(batch_gt_instances: List[InstanceData], device) -> Tuple[Tensor, Tensor, Tensor]:
+def pad_ground_truth(batch_gt_instances: List[InstanceData], device,
+                     box_dim: int = 4) -> Tuple[Tensor, Tensor, Tensor]:
     """Stack per-image ground truth into padded tensors.
 
+    Args:
+        box_dim: 4 for x1y1x2y2 boxes, 5 for rotated boxes (cx, cy, w, h, angle).
+
     Returns:
-        boxes (B, G, 4) x1y1x2y2 (zeros at padding), labels (B, G) long (-1 at padding),
+        boxes (B, G, box_dim) (zeros at padding), labels (B, G) long (-1 at padding),
         valid (B, G) bool, with G the largest count in the batch.
     """
     boxes = [gt.bboxes if isinstance(gt.bboxes, Tensor) else gt.bboxes.tensor
              for gt in batch_gt_instances]
-    boxes = pad_sequence([b.to(device=device, dtype=torch.float32).reshape(-1, 4) for b in boxes],
-                         batch_first=True)
+    boxes = pad_sequence([b.to(device=device, dtype=torch.float32).reshape(-1, box_dim)
+                          for b in boxes], batch_first=True)
     labels = pad_sequence([gt.labels.to(device).long() for gt in batch_gt_instances],
                           batch_first=True, padding_value=-1)
     valid = labels >= 0
@@ -196,9 +200,9 @@ class RTMDetHead(BaseDenseHead):
         """Raw box output of a level -> distances in pixels."""
         return self.scales[level](reg_out.exp()).float() * self.strides[level]
 
-    def _level_outputs(self, x: Tensor, level: int) -> Tuple[Tensor, Tensor]:
-        """One level's (B, in_channels, H, W) map -> class logits and side distances."""
-        cls_conv, reg_conv, obj_conv = self._prediction_convs()[level]
+    def _level_features(self, x: Tensor, level: int) -> Tuple[Tensor, Tensor]:
+        """One level's (B, in_channels, H, W) map -> (B, feat_channels, H, W) classification
+        and regression tower features."""
         cls_tower, reg_tower = self._towers_at(level)
         cls_feat = x
         for layer in cls_tower:
@@ -206,20 +210,53 @@ class RTMDetHead(BaseDenseHead):
         if reg_tower is cls_tower and not self.training:
             # One tower serving both branches (RTMDet-Ins SepBN) gives the same features twice
             # in eval mode. In training it runs twice, as in mmdet, so BN statistics match.
-            reg_feat = cls_feat
-        else:
-            reg_feat = x
-            for layer in reg_tower:
-                reg_feat = layer(reg_feat)
+            return cls_feat, cls_feat
+        reg_feat = x
+        for layer in reg_tower:
+            reg_feat = layer(reg_feat)
+        return cls_feat, reg_feat
+
+    def _level_predictions(self, cls_feat: Tensor, reg_feat: Tensor,
+                           level: int) -> Tuple[Tensor, Tensor]:
+        """Tower features of one level -> class logits and side distances."""
+        cls_conv, reg_conv, obj_conv = self._prediction_convs()[level]
         cls_score = cls_conv(cls_feat)
         if obj_conv is not None:
             cls_score = objectness_weighted_logit(cls_score, obj_conv(reg_feat))
         return cls_score, self._distances(reg_conv(reg_feat), level)
 
+    def _level_outputs(self, x: Tensor, level: int) -> Tuple[Tensor, Tensor]:
+        """One level's (B, in_channels, H, W) map -> class logits and side distances."""
+        return self._level_predictions(*self._level_features(x, level), level)
+
     def forward(self, feats: Sequence[Tensor]) -> Tuple[Tuple[Tensor, ...], Tuple[Tensor, ...]]:
         """(B, in_channels, H_l, W_l) maps -> per-level class logits and side distances."""
         cls_scores, bbox_preds = zip(*(self._level_outputs(x, level) for level, x in enumerate(feats)))
         return tuple(cls_scores), tuple(bbox_preds)
+
+    # ------------------------------------------------------------------ box format
+    # Extension points of the rotated head: what the box maps hold, how they decode, how the
+    # boxes are rescaled and measured.
+    @property
+    def box_pred_channels(self) -> int:
+        """Channels per prior of the box maps given to the loss and prediction (4 distances)."""
+        return 4
+
+    def _decode_boxes(self, points: Tensor, box_preds: Tensor,
+                      max_shape: Optional[Sequence[int]] = None) -> Tensor:
+        """(..., 2) prior points and (..., box_pred_channels) box outputs -> (..., 4) boxes
+        x1y1x2y2, clipped to ``max_shape`` (H, W) when given."""
+        return distance_to_box(points, box_preds, max_shape=max_shape)
+
+    @staticmethod
+    def _rescale_boxes(boxes: Tensor, scale_factor: Sequence[float]) -> Tensor:
+        """Boxes of the network input -> boxes of the original image (``scale_factor`` w, h)."""
+        return scale_boxes(boxes, scale_factor)
+
+    @staticmethod
+    def _box_sizes(boxes: Tensor) -> Tuple[Tensor, Tensor]:
+        """(N,) widths and heights of (N, 4) x1y1x2y2 boxes."""
+        return boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
 
     # ------------------------------------------------------------------ shared helpers
     def _flat_priors(self, featmap_sizes, device, dtype=torch.float32) -> Tensor:
@@ -263,7 +300,8 @@ class RTMDetHead(BaseDenseHead):
         device = cls_scores[0].device
         priors = self._flat_priors(featmap_sizes, device)
         flat_scores = self._flatten_levels(cls_scores, self.cls_out_channels)
-        flat_boxes = distance_to_box(priors[:, :2], self._flatten_levels(bbox_preds, 4))
+        flat_preds = self._flatten_levels(bbox_preds, self.box_pred_channels)
+        flat_boxes = self._decode_boxes(priors[:, :2], flat_preds)
 
         get_targets = self.get_targets_batched if self.batched_assign else self.get_targets
         targets = get_targets(flat_scores.detach(), flat_boxes.detach(), priors, featmap_sizes,
@@ -274,15 +312,33 @@ class RTMDetHead(BaseDenseHead):
                                  (labels.reshape(-1), assign_metrics.reshape(-1)),
                                  label_weights.reshape(-1), avg_factor=1.0)
         positive = (labels >= 0) & (labels < self.num_classes)
-        if positive.any():
-            pos_weights = assign_metrics[positive]
-            loss_bbox = self.loss_bbox(flat_boxes[positive], box_targets[positive],
-                                       weight=pos_weights, avg_factor=1.0)
-        else:
-            loss_bbox = flat_boxes.sum() * 0
+        losses = dict(loss_cls=loss_cls)
+        losses.update(self._box_losses(flat_preds, flat_boxes, box_targets, positive,
+                                       assign_metrics, priors))
         avg_factor = reduce_mean(assign_metrics.sum()).clamp_(min=1).item()
-        losses = dict(loss_cls=loss_cls / avg_factor, loss_bbox=loss_bbox / avg_factor)
+        losses = {name: loss / avg_factor for name, loss in losses.items()}
         return losses, matched_gt, priors
+
+    def _box_losses(self, flat_preds: Tensor, flat_boxes: Tensor, box_targets: Tensor,
+                    positive: Tensor, assign_metrics: Tensor, priors: Tensor) -> dict:
+        """Box losses summed over the positives, weighted by their assigned IoU (the caller
+        divides by the batch's IoU sum).
+
+        Args:
+            flat_preds: (B, P, box_pred_channels) raw box outputs.
+            flat_boxes: (B, P, D) decoded boxes.
+            box_targets: (B, P, D) assigned ground truths.
+            positive: (B, P) bool.
+            assign_metrics: (B, P) IoU with the assigned ground truth.
+            priors: (P, 4) cx, cy, stride_w, stride_h.
+
+        Returns:
+            ``loss_bbox``.
+        """
+        if not positive.any():
+            return dict(loss_bbox=flat_boxes.sum() * 0)
+        return dict(loss_bbox=self.loss_bbox(flat_boxes[positive], box_targets[positive],
+                                             weight=assign_metrics[positive], avg_factor=1.0))
 
     def get_targets(self, flat_scores: Tensor, flat_boxes: Tensor, priors: Tensor, featmap_sizes,
                     batch_gt_instances: List[InstanceData], batch_img_metas: List[dict]):
@@ -290,12 +346,12 @@ class RTMDetHead(BaseDenseHead):
 
         Args:
             flat_scores: (B, P, C) detached class logits.
-            flat_boxes: (B, P, 4) detached decoded boxes.
+            flat_boxes: (B, P, D) detached decoded boxes (D = 4, or 5 for rotated boxes).
             priors: (P, 4) cx, cy, stride_w, stride_h.
 
         Returns:
             labels (B, P) long, ``num_classes`` for background; label_weights (B, P), 0 for priors
-            outside the padded image; box_targets (B, P, 4); assign_metrics (B, P) IoU with the
+            outside the padded image; box_targets (B, P, D); assign_metrics (B, P) IoU with the
             assigned ground truth, 0 elsewhere; matched_gt (B, P) long, index of the assigned
             ground truth in its image, -1 for background.
         """
@@ -303,7 +359,7 @@ class RTMDetHead(BaseDenseHead):
         labels = priors.new_full((num_imgs, num_priors), self.num_classes, dtype=torch.long)
         matched_gt = torch.full_like(labels, -1)
         label_weights = priors.new_zeros((num_imgs, num_priors))
-        box_targets = priors.new_zeros((num_imgs, num_priors, 4))
+        box_targets = priors.new_zeros((num_imgs, num_priors, flat_boxes.size(-1)))
         assign_metrics = priors.new_zeros((num_imgs, num_priors))
         for img, (gt_instances, img_meta) in enumerate(zip(batch_gt_instances, batch_img_metas)):
             valid = torch.cat(self.prior_generator.valid_flags(
@@ -339,7 +395,8 @@ class RTMDetHead(BaseDenseHead):
         """:meth:`get_targets` for the whole batch at once (padded ground truth, no per-image
         loop); same outputs."""
         num_imgs, num_priors = flat_scores.shape[:2]
-        gt_boxes, gt_labels, gt_valid = pad_ground_truth(batch_gt_instances, priors.device)
+        box_dim = flat_boxes.size(-1)
+        gt_boxes, gt_labels, gt_valid = pad_ground_truth(batch_gt_instances, priors.device, box_dim)
         prior_valid = self._prior_valid_flags(featmap_sizes, batch_img_metas, priors.device)
         gt_centers = padded_mask_centers(batch_gt_instances, gt_boxes.shape[1], priors.device)
         assignment = self.assigner.batch_assign(priors, flat_boxes, flat_scores,
@@ -354,10 +411,10 @@ class RTMDetHead(BaseDenseHead):
         if pos_weight > 0:
             label_weights = torch.where(positive, label_weights.new_tensor(pos_weight), label_weights)
         if gt_boxes.size(1):
-            index = assignment.gt_index.clamp(min=0)[..., None].expand(-1, -1, 4)
+            index = assignment.gt_index.clamp(min=0)[..., None].expand(-1, -1, box_dim)
             box_targets = gt_boxes.to(flat_boxes.dtype).gather(1, index) * positive[..., None]
         else:  # no ground truth in the whole batch
-            box_targets = flat_boxes.new_zeros(num_imgs, num_priors, 4)
+            box_targets = flat_boxes.new_zeros(num_imgs, num_priors, box_dim)
         assign_metrics = assignment.ious * positive
         return labels, label_weights, box_targets, assign_metrics, assignment.gt_index
 
@@ -397,12 +454,14 @@ class RTMDetHead(BaseDenseHead):
         """Per level, keep the ``nms_pre`` best (prior, class) pairs above ``score_thr``.
 
         Args:
-            cls_scores, bbox_preds: one image's per-level (C, H, W) logits and (4, H, W) distances.
+            cls_scores, bbox_preds: one image's per-level (C, H, W) logits and
+                (box_pred_channels, H, W) box outputs.
             level_priors: per-level (H*W, 2+) priors; x y first.
             level_extras: per level, a dict of (H*W, ...) tensors kept alongside (e.g. kernels).
 
         Returns:
-            ``InstanceData`` with ``bboxes`` (N, 4) decoded and clipped to ``img_shape``,
+            ``InstanceData`` with ``bboxes`` (N, 4) decoded and clipped to ``img_shape``
+                (:meth:`_decode_boxes`),
             ``scores`` (N,), ``labels`` (N,) and the kept extras.
         """
         nms_pre = cfg.get('nms_pre', -1)
@@ -413,7 +472,7 @@ class RTMDetHead(BaseDenseHead):
         for cls_score, bbox_pred, points, extras in zip(cls_scores, bbox_preds, level_priors,
                                                         level_extras):
             scores = cls_score.permute(1, 2, 0).reshape(-1, self.cls_out_channels).sigmoid()
-            dists = bbox_pred.permute(1, 2, 0).reshape(-1, 4)
+            dists = bbox_pred.permute(1, 2, 0).reshape(-1, self.box_pred_channels)
             scores, labels, _, kept = filter_scores_and_topk(
                 scores, score_thr, nms_pre, dict(extras, dists=dists, points=points))
             kept_scores.append(scores)
@@ -423,24 +482,23 @@ class RTMDetHead(BaseDenseHead):
             for name in extras:
                 kept_extras.setdefault(name, []).append(kept[name])
         result = InstanceData(
-            bboxes=distance_to_box(torch.cat(kept_points), torch.cat(kept_dists),
-                                   max_shape=img_meta['img_shape']),
+            bboxes=self._decode_boxes(torch.cat(kept_points), torch.cat(kept_dists),
+                                      max_shape=img_meta['img_shape']),
             scores=torch.cat(kept_scores), labels=torch.cat(kept_labels))
         for name, values in kept_extras.items():
             result[name] = torch.cat(values)
         return result
 
-    @staticmethod
-    def _post_process(result: InstanceData, cfg, rescale: bool, with_nms: bool,
+    def _post_process(self, result: InstanceData, cfg, rescale: bool, with_nms: bool,
                       img_meta: dict) -> InstanceData:
         """Rescale to the original image, drop boxes at most ``min_bbox_size`` wide or high,
-        then class-aware NMS keeping at most ``max_per_img``."""
+        then class-aware NMS (``cfg['nms']``, mmcv's ``batched_nms``) keeping at most
+        ``max_per_img``."""
         if rescale:
-            result.bboxes = scale_boxes(result.bboxes, img_meta['scale_factor'])
+            result.bboxes = self._rescale_boxes(result.bboxes, img_meta['scale_factor'])
         min_size = cfg.get('min_bbox_size', -1)
         if min_size >= 0:
-            widths = result.bboxes[:, 2] - result.bboxes[:, 0]
-            heights = result.bboxes[:, 3] - result.bboxes[:, 1]
+            widths, heights = self._box_sizes(result.bboxes)
             keep = (widths > min_size) & (heights > min_size)
             if not keep.all():
                 result = result[keep]

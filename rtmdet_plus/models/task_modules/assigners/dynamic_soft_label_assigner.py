@@ -8,6 +8,9 @@ where d is the distance between the prior and the ground-truth centre in units o
 stride and r the soft-centre radius. Each ground truth then takes its ``k`` cheapest priors, with
 ``k = max(1, int(sum of its top-``topk`` IoUs))``; a prior claimed twice keeps its cheapest.
 Only priors whose centre lies inside at least one ground-truth box take part.
+
+Boxes are horizontal (x1, y1, x2, y2) or rotated (cx, cy, w, h, angle in radians, RTMDet-R, with
+``iou_calculator=dict(type='RBboxOverlaps2D')``); the box format follows the last dimension.
 """
 from typing import NamedTuple, Optional, Tuple
 
@@ -21,6 +24,8 @@ from rtmdet_plus.registry import TASK_UTILS
 
 EPS = 1e-7
 INF = 100000000.0
+# margin (pixels) of the point-in-rotated-box test, as RotatedBoxes.find_inside_points
+ROTATED_INSIDE_EPS = 0.01
 
 
 def soft_label_term(logits: Tensor, soft_labels: Tensor) -> Tensor:
@@ -131,11 +136,42 @@ class BatchAssignment(NamedTuple):
 
 
 def points_inside_boxes(points: Tensor, boxes: Tensor) -> Tensor:
-    """(P, 2) points and (..., G, 4) boxes -> (..., P, G): point strictly inside the box."""
+    """(P, 2) points and (..., G, 4) boxes -> (..., P, G): point strictly inside the box.
+    (..., G, 5) rotated boxes go to :func:`points_inside_rboxes`."""
+    if boxes.size(-1) == 5:
+        return points_inside_rboxes(points, boxes)
     x = points[:, 0, None]
     y = points[:, 1, None]
     x1, y1, x2, y2 = (boxes[..., None, :, i] for i in range(4))
     return (x > x1) & (y > y1) & (x < x2) & (y < y2)
+
+
+def points_inside_rboxes(points: Tensor, rboxes: Tensor, eps: float = ROTATED_INSIDE_EPS) -> Tensor:
+    """(P, 2) points and (..., G, 5) rotated boxes (cx, cy, w, h, angle) -> (..., P, G): the
+    point lies inside the box at least ``eps`` pixels from every side (``RotatedBoxes``' test,
+    as mmrotate's)."""
+    rboxes = rboxes[..., None, :, :]                                  # (..., 1, G, 5)
+    dx = points[:, 0, None] - rboxes[..., 0]
+    dy = points[:, 1, None] - rboxes[..., 1]
+    cos, sin = torch.cos(rboxes[..., 4]), torch.sin(rboxes[..., 4])
+    along = cos * dx + sin * dy
+    across = -sin * dx + cos * dy
+    return (along.abs() <= rboxes[..., 2] / 2 - eps) & (across.abs() <= rboxes[..., 3] / 2 - eps)
+
+
+def box_centers(boxes: Tensor) -> Tensor:
+    """(..., 4) x1y1x2y2 or (..., 5) rotated boxes -> (..., 2) centres."""
+    if boxes.size(-1) == 5:
+        return boxes[..., :2]
+    return (boxes[..., :2] + boxes[..., 2:]) / 2.0
+
+
+def pairwise_ious(iou_calculator, boxes1: Tensor, boxes2: Tensor) -> Tensor:
+    """(B, P, D) and (B, G, D) boxes -> (B, P, G) IoUs. Horizontal calculators take the batch
+    at once; rotated ones (mmcv's op is 2-D only) go image by image."""
+    if boxes1.size(-1) == 4:
+        return iou_calculator(boxes1, boxes2)
+    return torch.stack([iou_calculator(one, two) for one, two in zip(boxes1, boxes2)])
 
 
 def batched_dynamic_k_matching(cost: Tensor, ious: Tensor, num_matches_wanted: Tensor,
@@ -182,7 +218,8 @@ class DynamicSoftLabelAssigner(BaseAssigner):
         soft_center_radius: r of the soft centre prior.
         topk: candidates for each ground truth's dynamic k.
         iou_weight: weight of the ``-log(IoU)`` cost.
-        iou_calculator: config of the pairwise IoU (``BboxOverlaps2D``; mmdet's registry).
+        iou_calculator: config of the pairwise IoU: ``BboxOverlaps2D`` (mmdet's) for
+            horizontal boxes, ``RBboxOverlaps2D`` for rotated ones.
     """
 
     def __init__(self,
@@ -204,9 +241,11 @@ class DynamicSoftLabelAssigner(BaseAssigner):
 
         Args:
             pred_instances: ``priors`` (P, 4) as cx, cy, stride_w, stride_h; ``bboxes`` (P, 4)
-                decoded predictions x1y1x2y2 in input pixels; ``scores`` (P, C) logits.
-            gt_instances: ``bboxes`` (G, 4) x1y1x2y2, ``labels`` (G,); optional ``masks``
-                (G, H, W), whose centres of mass then replace the box centres.
+                decoded predictions x1y1x2y2 in input pixels, or (P, 5) rotated boxes;
+                ``scores`` (P, C) logits.
+            gt_instances: ``bboxes`` (G, 4) x1y1x2y2 or (G, 5) rotated (tensor or box type,
+                e.g. ``RotatedBoxes``), ``labels`` (G,); optional ``masks`` (G, H, W), whose
+                centres of mass then replace the box centres.
 
         Returns:
             mmdet ``AssignResult``: ``gt_inds`` (P,) 1-based matched ground truth, 0 for
@@ -228,8 +267,7 @@ class DynamicSoftLabelAssigner(BaseAssigner):
         if hasattr(gt_bboxes, 'find_inside_points'):
             inside = gt_bboxes.find_inside_points(centers)
         else:
-            edges = torch.cat([centers[:, None] - gt_bboxes[:, :2], gt_bboxes[:, 2:] - centers[:, None]], -1)
-            inside = edges.min(-1).values > 0
+            inside = points_inside_boxes(centers, gt_bboxes)
         candidates = inside.any(1)
         if not candidates.any():
             return empty
@@ -240,7 +278,7 @@ class DynamicSoftLabelAssigner(BaseAssigner):
         elif hasattr(gt_bboxes, 'centers'):
             gt_centers = gt_bboxes.centers
         else:
-            gt_centers = (gt_bboxes[:, :2] + gt_bboxes[:, 2:]) / 2.0
+            gt_centers = box_centers(gt_bboxes)
 
         cand_priors = priors[candidates]
         ious = self.iou_calculator(pred_instances.bboxes[candidates], gt_bboxes)
@@ -274,9 +312,11 @@ class DynamicSoftLabelAssigner(BaseAssigner):
 
         Args:
             priors: (P, 4) cx, cy, stride_w, stride_h, shared by the batch.
-            pred_boxes: (B, P, 4) decoded predictions x1y1x2y2 (detached).
+            pred_boxes: (B, P, 4) decoded predictions x1y1x2y2, or (B, P, 5) rotated boxes
+                cx, cy, w, h, angle (detached).
             pred_logits: (B, P, C) class logits (detached).
-            gt_boxes: (B, G, 4) ground truths padded to the largest count, x1y1x2y2.
+            gt_boxes: (B, G, 4) or (B, G, 5) ground truths padded to the largest count, in
+                the format of ``pred_boxes``.
             gt_labels: (B, G) classes (any value at padding).
             gt_valid: (B, G) bool, False at padding.
             prior_valid: (B, P) bool, False for priors outside the padded image; None = all valid.
@@ -292,8 +332,8 @@ class DynamicSoftLabelAssigner(BaseAssigner):
         if prior_valid is not None:
             candidates &= prior_valid
         if gt_centers is None:
-            gt_centers = (gt_boxes[..., :2] + gt_boxes[..., 2:]) / 2.0
-        ious = self.iou_calculator(pred_boxes, gt_boxes)
+            gt_centers = box_centers(gt_boxes)
+        ious = pairwise_ious(self.iou_calculator, pred_boxes, gt_boxes)
         cost = (soft_label_cost(pred_logits, gt_labels, ious)
                 - torch.log(ious + EPS) * self.iou_weight
                 + soft_center_prior(priors[:, :2], priors[:, 2], gt_centers, self.soft_center_radius))

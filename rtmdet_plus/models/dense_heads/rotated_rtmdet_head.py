@@ -1,0 +1,263 @@
+"""RTMDet-R heads: the RTMDet heads plus an angle branch, for rotated boxes.
+
+Network: the horizontal head's towers and convs, and one more prediction conv ``rtm_ang`` on the
+regression tower giving the angle (``angle_coder.encode_size`` channels; one, the angle in
+radians, with ``PseudoAngleCoder``). Training: boxes decoded from side distances and angle
+(``DistanceAnglePointCoder``), dynamic soft-label assignment with rotated IoU, quality focal
+loss, ``RotatedIoULoss`` on the decoded rotated boxes against targets in the head's angle
+convention; optionally an angle loss, or a horizontal-box loss plus angle loss
+(``use_hbbox_loss``). Prediction: per-level top-k, rotated decoding, rescaling of the rotated
+boxes and class-aware rotated NMS (``nms=dict(type='nms_rotated', ...)``).
+
+State-dict names equal mmrotate 1.x's ``RotatedRTMDetHead`` / ``RotatedRTMDetSepBNHead``.
+"""
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import Scale
+from mmdet.structures.bbox import bbox_cxcywh_to_xyxy
+from mmengine.config import ConfigDict
+from mmengine.model import normal_init
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from rtmdet_plus.registry import MODELS, TASK_UTILS
+from rtmdet_plus.structures.bbox import RotatedBoxes, distance_to_box, regularize_rboxes
+from rtmdet_plus.structures.bbox.angles import check_angle_version
+
+from .rtmdet_head import RTMDetHead, RTMDetSepBNHead
+
+ROTATED_BOX_CODERS = ('DistanceAnglePointCoder', 'rtmdet_plus.DistanceAnglePointCoder')
+
+
+@MODELS.register_module()
+class RotatedRTMDetHead(RTMDetHead):
+    """RTMDet head for rotated boxes, towers shared by all levels (mmrotate's arguments).
+
+    Args:
+        num_classes: number of object classes (no background class).
+        in_channels: channels of every input feature map.
+        angle_version: 'oc', 'le90' or 'le135': the convention of the targets and of the
+            decoded angles.
+        use_hbbox_loss: compute ``loss_bbox`` on horizontal boxes (side distances only, against
+            the targets' (cx, cy, w, h) as x1y1x2y2; give a horizontal loss such as ``GIoULoss``)
+            and learn the angle from ``loss_angle`` alone, which is then required.
+        scale_angle: multiply the angle output by a learnable scale (``scale_angle.scale``).
+        angle_coder: angle coder config (``PseudoAngleCoder``: one channel, radians).
+        loss_angle: optional loss of the encoded angle against the encoded target angle.
+        bbox_coder: ``DistanceAnglePointCoder``; its ``angle_version`` defaults to the head's
+            and must equal it.
+        loss_bbox: box loss (``RotatedIoULoss``) on decoded rotated boxes.
+        **kwargs: the arguments of :class:`RTMDetHead`.
+
+    Outputs of :meth:`forward`: per level, (B, num_classes, H, W) class logits, (B, 4, H, W)
+    side distances in input pixels and (B, encode_size, H, W) angle outputs.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 angle_version: str = 'le90',
+                 use_hbbox_loss: bool = False,
+                 scale_angle: bool = True,
+                 angle_coder=dict(type='PseudoAngleCoder'),
+                 loss_angle=None,
+                 bbox_coder=dict(type='DistanceAnglePointCoder'),
+                 loss_bbox=dict(type='RotatedIoULoss', mode='linear', loss_weight=2.0),
+                 **kwargs) -> None:
+        check_angle_version(angle_version)
+        if use_hbbox_loss and loss_angle is None:
+            raise ValueError(f'{type(self).__name__}: use_hbbox_loss=True learns the angle from '
+                             'loss_angle only; give loss_angle (e.g. an L1 loss) or set '
+                             'use_hbbox_loss=False')
+        self.angle_version = angle_version
+        self.use_hbbox_loss = use_hbbox_loss
+        self.is_scale_angle = scale_angle
+        # built before the layers: the angle conv's width is the coder's encode_size
+        self.angle_coder = TASK_UTILS.build(angle_coder)
+        self.bbox_coder = self._build_bbox_coder(bbox_coder, angle_version)
+        super().__init__(num_classes, in_channels, bbox_coder=None, loss_bbox=loss_bbox, **kwargs)
+        self.loss_angle = MODELS.build(loss_angle) if loss_angle is not None else None
+
+    def _build_bbox_coder(self, bbox_coder, angle_version: str):
+        bbox_coder = ConfigDict(bbox_coder or dict(type='DistanceAnglePointCoder'))
+        if bbox_coder.get('type') not in ROTATED_BOX_CODERS:
+            raise ValueError(f'{type(self).__name__} decodes side distances and an angle; '
+                             f"bbox_coder must be dict(type='DistanceAnglePointCoder'), got "
+                             f'{dict(bbox_coder)}')
+        bbox_coder.setdefault('angle_version', angle_version)
+        if bbox_coder['angle_version'] != angle_version:
+            raise ValueError(f"bbox_coder angle_version {bbox_coder['angle_version']!r} differs "
+                             f'from the head angle_version {angle_version!r}: set both alike')
+        return TASK_UTILS.build(bbox_coder)
+
+    # ------------------------------------------------------------------ network
+    def _init_layers(self) -> None:
+        super()._init_layers()
+        self._init_angle_layers()
+
+    def _init_angle_layers(self) -> None:
+        """One angle conv shared by all levels, and its optional scale."""
+        self.rtm_ang = self._pred_conv(self.num_base_priors * self.angle_coder.encode_size)
+        if self.is_scale_angle:
+            self.scale_angle = Scale(1.0)
+
+    def _angle_conv_at(self, level: int) -> nn.Conv2d:
+        return self.rtm_ang
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        for level in range(len(self.strides)):
+            normal_init(self._angle_conv_at(level), std=0.01)
+
+    def _angle_output(self, reg_feat: Tensor, level: int) -> Tensor:
+        angle = self._angle_conv_at(level)(reg_feat)
+        if self.is_scale_angle:
+            angle = self.scale_angle(angle)
+        return angle.float()
+
+    def forward(self, feats: Sequence[Tensor]) -> Tuple[Tuple[Tensor, ...], ...]:
+        """(B, in_channels, H_l, W_l) maps -> per-level class logits, side distances, angles."""
+        cls_scores, bbox_preds, angle_preds = [], [], []
+        for level, x in enumerate(feats):
+            cls_feat, reg_feat = self._level_features(x, level)
+            cls_score, distances = self._level_predictions(cls_feat, reg_feat, level)
+            cls_scores.append(cls_score)
+            bbox_preds.append(distances)
+            angle_preds.append(self._angle_output(reg_feat, level))
+        return tuple(cls_scores), tuple(bbox_preds), tuple(angle_preds)
+
+    # ------------------------------------------------------------------ box format
+    @property
+    def box_pred_channels(self) -> int:
+        """4 side distances followed by the angle coder's channels."""
+        return 4 + self.angle_coder.encode_size
+
+    @staticmethod
+    def _box_maps(bbox_preds: Sequence[Tensor], angle_preds: Sequence[Tensor]) -> List[Tensor]:
+        """Per level (B, 4 + encode_size, H, W): distances and angle outputs stacked."""
+        return [torch.cat([dists, angles.to(dists.dtype)], dim=1)
+                for dists, angles in zip(bbox_preds, angle_preds)]
+
+    def _decode_boxes(self, points: Tensor, box_preds: Tensor,
+                      max_shape: Optional[Sequence[int]] = None) -> Tensor:
+        """(..., 2) points and (..., 4 + encode_size) outputs -> (..., 5) rotated boxes
+        cx, cy, w, h, angle (never clipped: ``max_shape`` is ignored)."""
+        angles = self.angle_coder.decode(box_preds[..., 4:], keepdim=True)
+        return self.bbox_coder.decode(points, torch.cat([box_preds[..., :4], angles], dim=-1))
+
+    @staticmethod
+    def _rescale_boxes(boxes: Tensor, scale_factor: Sequence[float]) -> Tensor:
+        """Rotated boxes of the network input -> of the original image (``scale_factor`` w, h)."""
+        boxes = RotatedBoxes(boxes, clone=True)
+        boxes.rescale_((1 / scale_factor[0], 1 / scale_factor[1]))
+        return boxes.tensor
+
+    @staticmethod
+    def _box_sizes(boxes: Tensor) -> Tuple[Tensor, Tensor]:
+        """(N,) sides w and h of (N, 5) rotated boxes."""
+        return boxes[:, 2], boxes[:, 3]
+
+    # ------------------------------------------------------------------ training
+    def loss_by_feat(self,
+                     cls_scores: Sequence[Tensor],
+                     bbox_preds: Sequence[Tensor],
+                     angle_preds: Sequence[Tensor],
+                     batch_gt_instances: List[InstanceData],
+                     batch_img_metas: List[dict],
+                     batch_gt_instances_ignore=None) -> dict:
+        """Quality focal loss, rotated box loss and the optional angle loss, all normalised by
+        the sum of the assigned IoUs over the batch. Ground-truth ``bboxes`` are rotated boxes
+        (``RotatedBoxes`` or (G, 5) tensors).
+
+        Returns:
+            ``loss_cls``, ``loss_bbox`` and, with ``loss_angle``, ``loss_angle`` scalars.
+        """
+        losses, _, _ = self._detection_losses(cls_scores, self._box_maps(bbox_preds, angle_preds),
+                                              batch_gt_instances, batch_img_metas)
+        return losses
+
+    def _box_losses(self, flat_preds: Tensor, flat_boxes: Tensor, box_targets: Tensor,
+                    positive: Tensor, assign_metrics: Tensor, priors: Tensor) -> dict:
+        """``loss_bbox`` (rotated boxes, or horizontal with ``use_hbbox_loss``) and
+        ``loss_angle`` (with ``loss_angle``), summed over the positives weighted by their IoU.
+        Targets are first spelled in ``angle_version``."""
+        with_angle_loss = self.loss_angle is not None
+        if not positive.any():
+            zero_boxes = flat_preds[..., :4] if self.use_hbbox_loss else flat_boxes
+            losses = dict(loss_bbox=zero_boxes.sum() * 0)
+            if with_angle_loss:
+                losses['loss_angle'] = flat_preds[..., 4:].sum() * 0
+            return losses
+        weights = assign_metrics[positive]
+        targets = regularize_rboxes(box_targets[positive], self.angle_version)
+        if self.use_hbbox_loss:
+            points = priors[:, :2].expand(flat_preds.size(0), -1, -1)[positive]
+            pred_boxes = distance_to_box(points, flat_preds[positive][:, :4])
+            target_boxes = bbox_cxcywh_to_xyxy(targets[:, :4])
+        else:
+            pred_boxes, target_boxes = flat_boxes[positive], targets
+        losses = dict(loss_bbox=self.loss_bbox(pred_boxes, target_boxes, weight=weights,
+                                               avg_factor=1.0))
+        if with_angle_loss:
+            angle_targets = self.angle_coder.encode(targets[:, 4:5])
+            angle_weights = weights[:, None] if angle_targets.dim() == 2 else weights
+            losses['loss_angle'] = self.loss_angle(flat_preds[positive][:, 4:], angle_targets,
+                                                   weight=angle_weights, avg_factor=1.0)
+        return losses
+
+    # ------------------------------------------------------------------ prediction
+    def predict_by_feat(self,
+                        cls_scores: Sequence[Tensor],
+                        bbox_preds: Sequence[Tensor],
+                        angle_preds: Sequence[Tensor],
+                        score_factors=None,
+                        batch_img_metas: Optional[List[dict]] = None,
+                        cfg: Optional[ConfigDict] = None,
+                        rescale: bool = False,
+                        with_nms: bool = True) -> List[InstanceData]:
+        """Per-level outputs -> rotated detections of every image.
+
+        Returns:
+            One ``InstanceData`` per image with ``bboxes`` ``RotatedBoxes`` (N, 5) cx, cy, w, h,
+            angle (original image pixels when ``rescale``), ``scores`` (N,), ``labels`` (N,).
+        """
+        return super().predict_by_feat(cls_scores, self._box_maps(bbox_preds, angle_preds),
+                                       batch_img_metas=batch_img_metas, cfg=cfg,
+                                       rescale=rescale, with_nms=with_nms)
+
+    def _post_process(self, result: InstanceData, cfg, rescale: bool, with_nms: bool,
+                      img_meta: dict) -> InstanceData:
+        """As the horizontal head (``nms`` is then ``nms_rotated``), boxes as ``RotatedBoxes``."""
+        result = super()._post_process(result, cfg, rescale, with_nms, img_meta)
+        result.bboxes = RotatedBoxes(result.bboxes)
+        return result
+
+
+@MODELS.register_module()
+class RotatedRTMDetSepBNHead(RotatedRTMDetHead, RTMDetSepBNHead):
+    """RTMDet-R head with towers, norms and prediction convs (angle conv included) per level;
+    with ``share_conv`` the tower conv weights are shared across levels, norms stay separate.
+
+    Args:
+        scale_angle: must be False (no angle scale in this head, as in mmrotate).
+
+    Other arguments as :class:`RotatedRTMDetHead` and :class:`RTMDetSepBNHead` (BN + SiLU,
+    1x1 prediction convs, ``exp_on_reg`` False by default).
+    """
+
+    def __init__(self, num_classes: int, in_channels: int, scale_angle: bool = False,
+                 **kwargs) -> None:
+        if scale_angle:
+            raise ValueError('RotatedRTMDetSepBNHead has no angle scale: set scale_angle=False '
+                             '(or use RotatedRTMDetHead)')
+        super().__init__(num_classes, in_channels, scale_angle=False, **kwargs)
+
+    def _init_angle_layers(self) -> None:
+        self.rtm_ang = nn.ModuleList(
+            self._pred_conv(self.num_base_priors * self.angle_coder.encode_size)
+            for _ in self.strides)
+
+    def _angle_conv_at(self, level: int) -> nn.Conv2d:
+        return self.rtm_ang[level]
