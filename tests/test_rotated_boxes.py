@@ -355,3 +355,17 @@ def test_rotated_nms_keeps_what_greedy_rotated_iou_keeps():
         if all(ious[index, kept] <= 0.3 for kept in expected):
             expected.append(index)
     assert sorted(keep.tolist()) == sorted(expected)
+
+
+@pytest.mark.parametrize('offset', [1e-7, 1e-6, 1e-4, 1e-2])
+def test_rbox_overlaps_exact_for_nearly_collinear_edges(offset):
+    """mmcv 2.1.0's CPU box_iou_rotated returns arbitrary values for nearly collinear edges;
+    rbox_overlaps recomputes those pairs and agrees with the polygon-clipping IoU."""
+    from rtmdet_plus.structures import rbox_overlaps, rotated_box_iou
+    gen = torch.Generator().manual_seed(0)
+    boxes = torch.rand(3000, 5, generator=gen) * torch.tensor([100, 100, 50, 50, 3.]) \
+        + torch.tensor([0, 0, 5, 5, -1.5])
+    for moved in (boxes + torch.tensor([0, 0, 0, 0, offset]), boxes + torch.tensor([offset, offset, 0, 0, 0])):
+        expected = rotated_box_iou(boxes.double(), moved.double()).float()
+        assert (rbox_overlaps(boxes, moved, is_aligned=True) - expected).abs().max() < 1e-4
+        assert (rbox_overlaps(boxes[:200], moved[:200]).diag() - expected[:200]).abs().max() < 1e-4

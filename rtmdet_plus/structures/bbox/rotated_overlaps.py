@@ -1,12 +1,51 @@
 """Rotated-box IoU for assignment, evaluation and NMS through mmcv's compiled op (CPU and GPU,
-not differentiable; the loss uses :func:`rotated_box_iou` instead)."""
+not differentiable; the loss uses :func:`rotated_box_iou` instead).
+
+mmcv 2.1.0's ``box_iou_rotated`` is wrong for pairs with nearly collinear edges (parallel edges
+less than ~1e-3 px apart, e.g. a prediction that almost equals its ground truth): it can return
+anything from 0 to 1 there. Such pairs are found cheaply and recomputed with our polygon-clipping
+IoU, which is exact for them.
+"""
+import math
+
 import torch
 from mmcv.ops import box_iou_rotated
 from torch import Tensor
 
+from .rotated_iou import rotated_box_intersection
+
 # As mmrotate does before calling the op: it misbehaves for tiny sides and huge coordinates.
 MIN_SIDE = 1e-3
 MAX_COORD = 1e7
+# Pairs whose edges are this close to parallel (radians) and to collinear (fraction of the
+# larger side, at least 1e-2 px) bypass mmcv's op.
+PARALLEL_TOL = 1e-3
+COLLINEAR_TOL = 1e-3
+
+
+def near_collinear_edges(boxes1: Tensor, boxes2: Tensor) -> Tensor:
+    """(..., 5) and (..., 5) broadcastable rotated boxes -> (...) bool: some edge of one box is
+    nearly parallel and nearly collinear with an edge of the other."""
+    delta = torch.remainder(boxes2[..., 4] - boxes1[..., 4], math.pi / 2)
+    parallel = torch.minimum(delta, math.pi / 2 - delta) < PARALLEL_TOL
+    cos, sin = torch.cos(boxes1[..., 4]), torch.sin(boxes1[..., 4])
+    turn = boxes2[..., 4] - boxes1[..., 4]
+    scale = torch.maximum(boxes1[..., 2:4].amax(-1), boxes2[..., 2:4].amax(-1))
+    tol = torch.clamp(COLLINEAR_TOL * scale, min=1e-2)
+    offset_x = boxes2[..., 0] - boxes1[..., 0]
+    offset_y = boxes2[..., 1] - boxes1[..., 1]
+    collinear = torch.zeros_like(parallel)
+    # Along each axis of box 1: its two edges at +-half side, box 2's at its centre offset
+    # +-half its extent along that axis.
+    for along, side1 in (((cos, sin), boxes1[..., 2]), ((-sin, cos), boxes1[..., 3])):
+        centre = offset_x * along[0] + offset_y * along[1]
+        angle_cos = torch.cos(turn).abs() if along[0] is cos else torch.sin(turn).abs()
+        angle_sin = torch.sin(turn).abs() if along[0] is cos else torch.cos(turn).abs()
+        extent2 = boxes2[..., 2] * angle_cos + boxes2[..., 3] * angle_sin
+        for edge1 in (side1 / 2, -side1 / 2):
+            for edge2 in (centre + extent2 / 2, centre - extent2 / 2):
+                collinear |= (edge1 - edge2).abs() < tol
+    return parallel & collinear
 
 
 def rbox_overlaps(boxes1: Tensor, boxes2: Tensor, mode: str = 'iou',
@@ -41,4 +80,13 @@ def rbox_overlaps(boxes1: Tensor, boxes2: Tensor, mode: str = 'iou',
         clamped[:, 2:4].clamp_(min=MIN_SIDE)
         clamped[:, :2].clamp_(min=-MAX_COORD, max=MAX_COORD)
     overlaps = box_iou_rotated(clamped1, clamped2, mode=mode, aligned=is_aligned)
+    pair1, pair2 = (clamped1, clamped2) if is_aligned else (clamped1[:, None], clamped2[None])
+    suspect = near_collinear_edges(pair1, pair2).nonzero(as_tuple=True)
+    if suspect[0].numel():
+        first = clamped1[suspect[0]].double()
+        second = clamped2[suspect[-1]].double()
+        inter = rotated_box_intersection(first, second)
+        area1 = first[:, 2] * first[:, 3]
+        denominator = area1 if mode == 'iof' else area1 + second[:, 2] * second[:, 3] - inter
+        overlaps[suspect] = (inter / denominator.clamp(min=1e-6)).to(overlaps.dtype)
     return overlaps.to(boxes1.dtype)
