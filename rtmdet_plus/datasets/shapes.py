@@ -33,9 +33,9 @@ _SUBPIXEL_BITS = 4  # cv2.fillPoly fixed-point precision: vertices are placed to
 class ShapesConfig:
     """What to generate. Sizes are in pixels; ``size_range`` is the shape's outer radius as a
     fraction of the image side."""
-    img_size: int = 256
+    img_size: int = 192
     num_train: int = 400
-    num_val: int = 50
+    num_val: int = 100
     classes: Tuple[str, ...] = SHAPE_CLASSES
     objects_per_image: Tuple[int, int] = (1, 5)
     size_range: Tuple[float, float] = (0.1, 0.3)
