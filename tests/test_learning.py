@@ -16,9 +16,9 @@ from mmengine.runner import Runner
 from rtmdet_plus.datasets.shapes import ShapesConfig, generate_shapes_dataset, use_data_root
 
 REPO = Path(__file__).resolve().parents[1]
-SHAPES_CONFIG = REPO / 'configs' / 'rtmdet' / 'rtmdet_tiny_1xb8-30e_shapes.py'
+SHAPES_CONFIG = REPO / 'configs' / 'rtmdet' / 'rtmdet_tiny_1xb4-20e_shapes.py'
 MIN_BBOX_MAP = 0.5
-QUICK_CONFIG = REPO / 'configs' / 'rtmdet' / 'rtmdet_tiny_1xb8-18e_shapes.py'
+QUICK_CONFIG = REPO / 'configs' / 'rtmdet' / 'rtmdet_tiny_1xb4-12e_shapes.py'
 QUICK_BBOX_MAP = 0.03
 QUICK_BBOX_MAP50 = 0.1
 
