@@ -1,15 +1,17 @@
 """Datasets and transforms registered in the ``rtmdet_plus`` scope, and the shapes generator.
 
-``CocoDataset`` and ``LoadImageFromFile`` take mmdet's/mmcv's names so our configs get them:
-the same behaviour, with clear errors (naming the file) for missing or corrupt images and for
-annotation files that are missing, not JSON or not COCO.
+``CocoDataset``, ``LoadImageFromFile`` and ``LoadAnnotations`` take mmdet's/mmcv's names so our
+configs get them: the same behaviour, with clear errors (naming the file) for missing or corrupt
+images, for annotation files that are missing, not JSON or not COCO, and for malformed or
+misfitting masks (naming the annotation).
 
 Rotated detection: ``DOTADataset``/``DOTAv15Dataset``/``DOTAv2Dataset`` (labelTxt folders),
 ``ConvertBoxType``, ``RandomRotate``, ``RandomChoiceRotate`` (mmrotate 1.x's names) and
 ``FixedAngleRotate`` (mmrotate's ``Rotate``), and the rotated shapes generator (DOTA format).
 """
-from .coco import CocoDataset
-from .loading import LoadImageFromFile
+from .coco import CocoDataset, MaskAnnotationWarning
+from .coco_masks import SegmentationError
+from .loading import LoadAnnotations, LoadImageFromFile
 from .dota import DOTADataset, DOTAv2Dataset, DOTAv15Dataset
 from .dota_labels import DOTALabelError, DOTALabelWarning
 from .rotated_shapes import (ROTATED_SHAPE_CLASSES, RotatedShapesConfig,
@@ -19,7 +21,8 @@ from .shapes import SHAPE_CLASSES, ShapesConfig, ensure_shapes_dataset, generate
 
 __all__ = [
     'CocoDataset', 'ConvertBoxType', 'DOTADataset', 'DOTALabelError', 'DOTALabelWarning',
-    'DOTAv15Dataset', 'DOTAv2Dataset', 'FixedAngleRotate', 'LoadImageFromFile',
+    'DOTAv15Dataset', 'DOTAv2Dataset', 'FixedAngleRotate', 'LoadAnnotations', 'LoadImageFromFile',
+    'MaskAnnotationWarning', 'SegmentationError',
     'ROTATED_SHAPE_CLASSES', 'RandomChoiceRotate', 'RandomRotate', 'RotatedShapesConfig',
     'SHAPE_CLASSES', 'ShapesConfig', 'ensure_rotated_shapes_dataset', 'ensure_shapes_dataset',
     'generate_rotated_shapes_dataset', 'generate_shapes_dataset'

@@ -4,9 +4,14 @@ Registered in the ``rtmdet_plus`` scope under mmdet's name, so every config with
 ``default_scope='rtmdet_plus'`` and ``type='CocoDataset'`` gets it. Parsing is mmdet's
 (boxes with ``w < 1``, ``h < 1`` or ``area <= 0`` are dropped, ``iscrowd`` becomes
 ``ignore_flag``); what is added are clear errors, naming the file, for an annotation file that
-is missing, is not JSON, is not a COCO instances file, or names none of the configured classes.
+is missing, is not JSON, is not a COCO instances file, or names none of the configured classes;
+and checked segmentations (:mod:`rtmdet_plus.datasets.coco_masks`): a malformed polygon or RLE,
+or a mask that does not fit its image, stops loading with an error naming the file, the
+annotation id and the image; polygons of fewer than 3 points are dropped and empty masks give
+an instance without mask (ignored when masks are trained), both with one warning per file.
 """
 import json
+import warnings
 from functools import partial
 from typing import List, Optional, Sequence
 
@@ -15,8 +20,13 @@ from mmdet.datasets.api_wrappers import COCO
 from mmengine import fileio
 
 from rtmdet_plus.registry import DATASETS
+from .coco_masks import SegmentationError, check_segmentation
 
 COCO_KEYS = ('images', 'annotations', 'categories')
+
+
+class MaskAnnotationWarning(UserWarning):
+    """Polygons dropped or masks found empty while loading an annotation file."""
 
 
 class CheckedCOCO(COCO):
@@ -90,4 +100,56 @@ class CocoDataset(MMDetCocoDataset):
             source=self.ann_file,
             classes=self.metainfo['classes'],
             require_annotations=not self.test_mode)
-        return super().load_data_list()
+        self._mask_notes = dict(dropped=[], empty=[])  # annotation ids, see parse_data_info
+        data_list = super().load_data_list()
+        self._warn_mask_notes()
+        return data_list
+
+    def parse_data_info(self, raw_data_info: dict) -> dict:
+        """mmdet's parsing after checking every annotation's segmentation (see module).
+
+        Each instance gets a ``mask`` key: its checked segmentation, ``[]`` when it has none or
+        it is empty (mmdet's ``LoadAnnotations(with_mask=True)`` then ignores the instance).
+        """
+        img_info = raw_data_info['raw_img_info']
+        checked_anns = []
+        for ann in raw_data_info['raw_ann_info']:
+            if ann.get('segmentation'):
+                ann = dict(ann, segmentation=self._checked_segmentation(ann, img_info))
+            checked_anns.append(ann)
+        data_info = super().parse_data_info(dict(raw_data_info, raw_ann_info=checked_anns))
+        for instance in data_info['instances']:
+            instance.setdefault('mask', [])
+        return data_info
+
+    def _checked_segmentation(self, ann: dict, img_info: dict):
+        try:
+            checked = check_segmentation(ann['segmentation'], img_info['height'],
+                                         img_info['width'])
+        except SegmentationError as error:
+            raise SegmentationError(
+                f"Annotation file '{self.ann_file}', annotation id {ann.get('id')} (image id "
+                f"{img_info.get('id')}, '{img_info.get('file_name')}', "
+                f"{img_info['width']}x{img_info['height']}): {error}. Fix or remove this "
+                'annotation\'s segmentation.') from None
+        if checked.dropped_parts:
+            self._mask_notes['dropped'].append(ann.get('id'))
+        if checked.empty:
+            self._mask_notes['empty'].append(ann.get('id'))
+        return checked.segmentation
+
+    def _warn_mask_notes(self) -> None:
+        def ids(found: list) -> str:
+            return ', '.join(map(str, found[:10])) + (', ...' if len(found) > 10 else '')
+
+        dropped, empty = self._mask_notes['dropped'], self._mask_notes['empty']
+        if dropped:
+            warnings.warn(
+                f"Annotation file '{self.ann_file}': {len(dropped)} annotation(s) have polygons "
+                f'of fewer than 3 points, which were dropped (annotation ids {ids(dropped)}).',
+                MaskAnnotationWarning, stacklevel=2)
+        if empty:
+            warnings.warn(
+                f"Annotation file '{self.ann_file}': {len(empty)} annotation(s) have an empty "
+                f'mask (annotation ids {ids(empty)}); they are ignored when masks are trained.',
+                MaskAnnotationWarning, stacklevel=2)

@@ -1,4 +1,4 @@
-"""``LoadImageFromFile`` with errors that name the image and say what to do.
+"""``LoadImageFromFile`` and ``LoadAnnotations`` with errors that name the image and say what to do.
 
 Registered in the ``rtmdet_plus`` scope under mmcv's name, so the pipelines of our configs use
 it. It behaves as mmcv's transform (same arguments, same result keys); only failures differ:
@@ -6,12 +6,17 @@ a missing file raises FileNotFoundError and a file that cannot be decoded as an 
 ValueError, both naming the file, instead of a bare OSError or ``assert img is not None``.
 With ``ignore_empty=True`` either case returns None instead (the dataset then draws another
 sample in training).
+
+``LoadAnnotations`` is mmdet's; with ``with_mask=True`` it first checks that the image read has
+the size the annotation file gives it (``height``/``width``), since the masks were drawn for
+that size, and raises ValueError naming the image otherwise.
 """
 from typing import Optional
 
 import mmcv
 import numpy as np
 from mmcv.transforms import LoadImageFromFile as MMCVLoadImageFromFile
+from mmdet.datasets.transforms import LoadAnnotations as MMDetLoadAnnotations
 from mmengine import fileio
 
 from rtmdet_plus.registry import TRANSFORMS
@@ -62,3 +67,20 @@ class LoadImageFromFile(MMCVLoadImageFromFile):
                 'image: it is empty, truncated or not an image. Replace the file, or remove it '
                 'from the annotation file.') from cause
         return img
+
+
+@TRANSFORMS.register_module()
+class LoadAnnotations(MMDetLoadAnnotations):
+    """mmdet's ``LoadAnnotations``; with masks, the image must have its annotated size."""
+
+    def transform(self, results: dict) -> Optional[dict]:
+        if self.with_mask and {'height', 'width', 'ori_shape'} <= results.keys():
+            annotated = (results['height'], results['width'])
+            read = tuple(results['ori_shape'][:2])
+            if read != annotated:
+                raise ValueError(
+                    f"Image file '{results.get('img_path')}' is {read[1]}x{read[0]} pixels "
+                    f'(width x height) but its annotations are for {annotated[1]}x{annotated[0]}: '
+                    'the masks do not match the image size. Fix width/height in the annotation '
+                    'file, or annotate the image at its own size.')
+        return super().transform(results)
