@@ -2,9 +2,9 @@
 
 ``tools/dataset_converters/dota_split.py`` names a patch ``<image>__<window size>__<x>___<y>``
 (e.g. ``P0001__1024__0___824``), with (x, y) the patch's top-left corner in the full image.
-Merged detections are shifted by that offset, then per class reduced by rotated NMS (mmcv
-``nms_rotated``, or ``nms_quadri`` for quadrilaterals) to drop the copies that overlapping
-patches found of the same object.
+Merged detections are shifted by that offset, then per class reduced by rotated NMS
+(:func:`rtmdet_plus.structures.bbox.rbox_nms`, or mmcv's ``nms_quadri`` for quadrilaterals)
+to drop the copies that overlapping patches found of the same object.
 """
 import re
 from collections import defaultdict
@@ -12,7 +12,9 @@ from typing import Dict, Sequence, Tuple
 
 import numpy as np
 import torch
-from mmcv.ops import nms_quadri, nms_rotated
+from mmcv.ops import nms_quadri
+
+from rtmdet_plus.structures.bbox import rbox_nms
 
 PATCH_NAME = re.compile(r'^(?P<image>.+?)__(?P<size>\d+(?:\.\d+)?)__(?P<x>\d+)___(?P<y>\d+)$')
 
@@ -46,8 +48,10 @@ def nms_boxes(boxes: np.ndarray, scores: np.ndarray, iou_thr: float,
         return np.zeros(0, dtype=np.int64)
     boxes_t = torch.from_numpy(np.ascontiguousarray(boxes, dtype=np.float32))
     scores_t = torch.from_numpy(np.ascontiguousarray(scores, dtype=np.float32))
-    nms = nms_rotated if box_type == 'rbox' else nms_quadri
-    _, keep = nms(boxes_t, scores_t, iou_thr)
+    if box_type == 'rbox':
+        keep = rbox_nms(boxes_t, scores_t, iou_thr)
+    else:
+        _, keep = nms_quadri(boxes_t, scores_t, iou_thr)
     return keep.numpy().astype(np.int64)
 
 

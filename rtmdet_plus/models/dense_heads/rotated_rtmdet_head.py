@@ -7,7 +7,8 @@ radians, with ``PseudoAngleCoder``). Training: boxes decoded from side distances
 loss, ``RotatedIoULoss`` on the decoded rotated boxes against targets in the head's angle
 convention; optionally an angle loss, or a horizontal-box loss plus angle loss
 (``use_hbbox_loss``). Prediction: per-level top-k, rotated decoding, rescaling of the rotated
-boxes and class-aware rotated NMS (``nms=dict(type='nms_rotated', ...)``).
+boxes and class-aware rotated NMS (``nms=dict(type='nms_rotated', ...)``, by our
+:func:`batched_rbox_nms`, exact where mmcv 2.1.0's CPU op is not).
 
 State-dict names equal mmrotate 1.x's ``RotatedRTMDetHead`` / ``RotatedRTMDetSepBNHead``.
 """
@@ -23,7 +24,8 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from rtmdet_plus.registry import MODELS, TASK_UTILS
-from rtmdet_plus.structures.bbox import RotatedBoxes, distance_to_box, regularize_rboxes
+from rtmdet_plus.structures.bbox import (RotatedBoxes, batched_rbox_nms, distance_to_box,
+                                         regularize_rboxes)
 from rtmdet_plus.structures.bbox.angles import check_angle_version
 
 from .rtmdet_head import RTMDetHead, RTMDetSepBNHead
@@ -229,8 +231,16 @@ class RotatedRTMDetHead(RTMDetHead):
 
     def _post_process(self, result: InstanceData, cfg, rescale: bool, with_nms: bool,
                       img_meta: dict) -> InstanceData:
-        """As the horizontal head (``nms`` is then ``nms_rotated``), boxes as ``RotatedBoxes``."""
-        result = super()._post_process(result, cfg, rescale, with_nms, img_meta)
+        """As the horizontal head, but class-aware rotated NMS by :func:`batched_rbox_nms`
+        (``cfg['nms']`` is ``dict(type='nms_rotated', iou_threshold=...)``; exact where mmcv's
+        ``nms_rotated`` is not), boxes as ``RotatedBoxes``."""
+        result = super()._post_process(result, cfg, rescale, False, img_meta)
+        if with_nms and result.bboxes.numel() > 0:
+            dets, keep = batched_rbox_nms(result.bboxes, result.scores, result.labels,
+                                          cfg['nms'])
+            result = result[keep]
+            result.scores = dets[:, -1]
+            result = result[:cfg['max_per_img']]
         result.bboxes = RotatedBoxes(result.bboxes)
         return result
 
