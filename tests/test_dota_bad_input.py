@@ -5,6 +5,7 @@ import re
 import cv2
 import numpy as np
 import pytest
+from mmengine.registry import init_default_scope
 
 from rtmdet_plus.datasets import DOTALabelError, DOTALabelWarning
 from rtmdet_plus.registry import DATASETS
@@ -12,14 +13,19 @@ from rtmdet_plus.registry import DATASETS
 GOOD = '10 10 30 10 30 20 10 20 plane 0\n'
 
 
-def make_dataset(root, label_text: str, with_image: bool = True):
+def make_dataset(root, label_text, with_image: bool = True, pipeline=()):
+    """A DOTA dataset of one image P0007 whose label file holds ``label_text`` (str or bytes)."""
     (root / 'images').mkdir()
     (root / 'labelTxt').mkdir()
     if with_image:
         cv2.imwrite(str(root / 'images' / 'P0007.png'), np.zeros((32, 32, 3), np.uint8))
-    (root / 'labelTxt' / 'P0007.txt').write_text(label_text)
+    label_file = root / 'labelTxt' / 'P0007.txt'
+    if isinstance(label_text, bytes):
+        label_file.write_bytes(label_text)
+    else:
+        label_file.write_text(label_text)
     return DATASETS.build(dict(type='DOTADataset', data_root=str(root), ann_file='labelTxt/',
-                               data_prefix=dict(img_path='images/'), pipeline=[]))
+                               data_prefix=dict(img_path='images/'), pipeline=list(pipeline)))
 
 
 def names_file_and_line(message: str, line_no: int) -> bool:
@@ -92,3 +98,18 @@ def test_empty_label_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match='no .txt label file'):
         DATASETS.build(dict(type='DOTADataset', data_root=str(tmp_path), ann_file='labelTxt/',
                             data_prefix=dict(img_path='images/'), pipeline=[]))
+
+
+def test_label_file_that_is_not_utf8_text(tmp_path):
+    with pytest.raises(DOTALabelError, match='not UTF-8') as error:
+        make_dataset(tmp_path, GOOD.encode() + b'10 10 30 10 30 20 10 20 pl\xffane 0\n')
+    assert names_file_and_line(str(error.value), 2), error.value
+
+
+def test_corrupt_image_of_a_label_file_names_the_image(tmp_path):
+    init_default_scope('rtmdet_plus')
+    dataset = make_dataset(tmp_path, GOOD, pipeline=[dict(type='LoadImageFromFile')])
+    (tmp_path / 'images' / 'P0007.png').write_bytes(b'not a png')
+    with pytest.raises(ValueError, match=r'P0007\.png') as error:
+        dataset[0]
+    assert 'could not be decoded' in str(error.value)

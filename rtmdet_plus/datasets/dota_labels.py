@@ -6,8 +6,9 @@ start with the header lines ``imagesource:...`` and ``gsd:...``; they are skippe
 
 Bad lines are reported with the file and 1-based line number:
 
-- wrong number of fields, a coordinate that is not a finite number, a difficulty that is not an
-  integer, an unknown class name: :class:`DOTALabelError` (the file cannot be trusted);
+- a line that is not UTF-8 text, a wrong number of fields, a coordinate that is not a finite
+  number, a difficulty that is not an integer, an unknown class name: :class:`DOTALabelError`
+  (the file cannot be trusted);
 - a self-intersecting (corners out of order) or zero-area quadrilateral: the object is left out
   with a :class:`DOTALabelWarning`, since such labels occur in real DOTA annotations.
 """
@@ -128,8 +129,14 @@ def read_label_file(path: str, class_names: Optional[Sequence[str]] = None,
         drop_bad_quads: leave out (with a warning) self-intersecting or zero-area quads.
     """
     objects = []
-    with open(path, encoding='utf-8') as file:
-        for line_no, line in enumerate(file, start=1):
+    with open(path, 'rb') as file:
+        for line_no, raw in enumerate(file, start=1):
+            try:
+                line = raw.decode('utf-8')
+            except UnicodeDecodeError as error:
+                raise DOTALabelError(f'{path}, line {line_no}: not UTF-8 text ({error.reason} '
+                                     f'at byte {error.start}); is this a DOTA labelTxt '
+                                     'file?') from None
             obj = parse_label_line(line, path, line_no, class_names)
             if obj is None or (drop_bad_quads and not check_quad(obj, path)):
                 continue
