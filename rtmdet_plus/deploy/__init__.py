@@ -1,0 +1,31 @@
+"""Deployment through MMDeploy 1.3.1 on the current stack.
+
+Importing this package (our deploy configs do it through ``custom_imports`` and
+``codebase_config.module``) registers, for MMDeploy's mmdet codebase:
+
+- the legacy TorchScript ONNX exporter as ``torch.onnx.export``'s default (torch >= 2.9),
+- function rewriters for our heads (decoding and NMS in the graph; no hard-coded CUDA device),
+- the ``RotatedDetection`` task (RTMDet-R without mmrotate),
+- SDK files naming SDK modules that exist (mmdet, mmrotate),
+- TensorRT 10 engine building and inference for MMDeploy's TensorRT backend.
+"""
+import rtmdet_plus  # noqa: F401  (registers the models)
+
+from .torch_compat import use_legacy_onnx_exporter
+
+use_legacy_onnx_exporter()
+
+from . import models  # noqa: E402,F401  (rewriters)
+from .rotated_detection import RotatedDetection  # noqa: E402
+from .sdk import patch_sdk_export  # noqa: E402
+from .tensorrt import patch_tensorrt_backend  # noqa: E402
+
+patch_sdk_export()
+patch_tensorrt_backend()
+
+from .apis import (BackendDetector, export_and_run_sdk, export_model,  # noqa: E402
+                   sdk_predict)
+from .results import instances_from_outputs, sdk_instances  # noqa: E402
+
+__all__ = ['BackendDetector', 'RotatedDetection', 'export_and_run_sdk', 'export_model',
+           'instances_from_outputs', 'sdk_instances', 'sdk_predict', 'use_legacy_onnx_exporter']

@@ -1,0 +1,169 @@
+"""Export a model with a deploy config, run the export with its pipeline, run the SDK.
+
+``export_model`` is what ``tools/deploy.py`` does, in this process: ONNX (and a TensorRT engine
+for TensorRT configs), the SDK files with ``dump_info``. ``BackendDetector`` runs an exported model
+on an image as the PyTorch model would (its test pipeline, results on the original image).
+``sdk_predict`` runs the MMDeploy SDK on a dumped folder. ``export_and_run_sdk`` chains them and
+draws the SDK's detections (the demo's last step).
+"""
+import os.path as osp
+from typing import List, Optional, Sequence, Union
+
+import mmcv
+import mmengine
+import numpy as np
+import torch
+from mmdeploy.apis import build_task_processor, torch2onnx
+from mmdeploy.utils import Backend, get_backend, get_input_shape, get_ir_config, load_config
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+
+from .checks import check_custom_ops, check_file, check_input_tensor, check_task_matches
+from .results import instances_from_outputs, sdk_instances
+from .sdk_detector import SDKDetector
+
+DEFAULT_DEPLOY_CFG = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+                              'configs', 'deploy', 'detection_onnxruntime_static.py')
+
+
+def load_configs(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config]):
+    """Both configs loaded (files checked to exist) and checked to be for the same task."""
+    for cfg, what in ((deploy_cfg, 'deploy config'), (model_cfg, 'model config')):
+        if isinstance(cfg, str):
+            check_file(cfg, what)
+    deploy_cfg, model_cfg = load_config(deploy_cfg, model_cfg)
+    check_task_matches(deploy_cfg, model_cfg)
+    return deploy_cfg, model_cfg
+
+
+def backend_files(deploy_cfg: Config, work_dir: str) -> List[str]:
+    """The files a backend model is loaded from: ``end2end.onnx`` or ``end2end.engine``."""
+    onnx_file = osp.join(work_dir, get_ir_config(deploy_cfg)['save_file'])
+    if get_backend(deploy_cfg) == Backend.TENSORRT:
+        return [osp.splitext(onnx_file)[0] + '.engine']
+    return [onnx_file]
+
+
+def export_model(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config],
+                 checkpoint: Optional[str], img: Union[str, np.ndarray], work_dir: str,
+                 device: str = 'cpu', dump_info: bool = True) -> List[str]:
+    """Export ``model_cfg`` + ``checkpoint`` with ``deploy_cfg``.
+
+    Writes ``end2end.onnx`` into ``work_dir`` (traced on ``img``), with ``dump_info`` the SDK's
+    ``deploy.json``, ``pipeline.json`` and ``detail.json``, and for TensorRT configs
+    ``end2end.engine`` (TensorRT 10 API, needs a CUDA device). ``checkpoint=None`` exports the
+    model's initial weights. Returns the backend files.
+    """
+    if checkpoint is not None:
+        check_file(checkpoint, 'checkpoint', 'give the .pth file written by training')
+    if isinstance(img, str):
+        check_file(img, 'image')
+    deploy_cfg, model_cfg = load_configs(deploy_cfg, model_cfg)
+    mmengine.mkdir_or_exist(osp.abspath(work_dir))
+    save_file = get_ir_config(deploy_cfg)['save_file']
+    torch2onnx(img, work_dir, save_file, deploy_cfg, model_cfg, checkpoint, device=device)
+    if dump_info:
+        from mmdeploy.backend.sdk.export_info import export2SDK
+        export2SDK(deploy_cfg, model_cfg, work_dir, pth=checkpoint, device=device)
+    files = backend_files(deploy_cfg, work_dir)
+    if get_backend(deploy_cfg) == Backend.TENSORRT:
+        from .tensorrt import build_engine
+        build_engine(osp.join(work_dir, save_file), files[0], deploy_cfg, device=device)
+    return files
+
+
+class BackendDetector:
+    """An exported model behind its model config's test pipeline.
+
+    Args:
+        deploy_cfg, model_cfg: the configs it was exported with.
+        files: backend files (``end2end.onnx`` / ``end2end.engine``).
+        device: 'cpu' or 'cuda:N'.
+
+    ``detector(img)`` -> ``InstanceData`` on the original image, as the PyTorch model's
+    ``pred_instances`` (``bboxes``, ``scores``, ``labels``, and ``masks`` for RTMDet-Ins).
+    """
+
+    def __init__(self, deploy_cfg, model_cfg, files: Sequence[str], device: str = 'cpu'):
+        self.deploy_cfg, self.model_cfg = load_configs(deploy_cfg, model_cfg)
+        for path in files:
+            check_file(path, 'exported model', 'export it first (tools/deploy.py)')
+        self.backend = get_backend(self.deploy_cfg)
+        if self.backend == Backend.ONNXRUNTIME:
+            check_custom_ops(files[0])
+        self.task_processor = build_task_processor(self.model_cfg, self.deploy_cfg, device)
+        self.model = self.task_processor.build_backend_model(list(files))
+        self.input_shape = get_input_shape(self.deploy_cfg)
+        self.mask_thr = self.model_cfg.model.test_cfg.get('mask_thr_binary', 0.5)
+        self.min_bbox_size = self.model_cfg.model.test_cfg.get('min_bbox_size', -1)
+
+    @property
+    def expected_input_shape(self) -> tuple:
+        """(N, C, H, W) the backend accepts; str entries are free dimensions."""
+        wrapper = self.model.wrapper
+        if hasattr(wrapper, 'sess'):
+            return tuple(wrapper.sess.get_inputs()[0].shape)
+        return tuple(getattr(wrapper, 'input_shape', (None, 3, None, None)))
+
+    def preprocess(self, img: Union[str, np.ndarray]):
+        """Image -> (data with ``data_samples``, (1, 3, H, W) input tensor)."""
+        if isinstance(img, str):
+            check_file(img, 'image')
+        return self.task_processor.create_input(img, self.input_shape,
+                                                self.model.data_preprocessor)
+
+    def run_tensor(self, inputs: torch.Tensor) -> List[torch.Tensor]:
+        """Raw backend outputs for a (N, 3, H, W) input tensor (checked against the shape the
+        export fixed): dets, labels and, for RTMDet-Ins, masks."""
+        check_input_tensor(inputs, self.expected_input_shape)
+        with torch.no_grad():
+            return self.model.predict(inputs.contiguous())
+
+    def __call__(self, img: Union[str, np.ndarray]) -> InstanceData:
+        data, inputs = self.preprocess(img)
+        outputs = self.run_tensor(inputs)
+        masks = outputs[2][0] if len(outputs) > 2 else None
+        return instances_from_outputs(outputs[0][0], outputs[1][0],
+                                      data['data_samples'][0].metainfo, masks, self.mask_thr,
+                                      min_bbox_size=self.min_bbox_size)
+
+
+def sdk_predict(work_dir: str, img: Union[str, np.ndarray], rotated: bool = False,
+                device: str = 'cpu') -> InstanceData:
+    """Run the MMDeploy SDK (``mmdeploy_runtime``) on a folder written with ``dump_info`` and
+    return its detections on the original image as ``InstanceData``."""
+    for name in ('deploy.json', 'pipeline.json'):
+        check_file(osp.join(work_dir, name), 'SDK file',
+                   'export with dump_info=True (tools/deploy.py --dump-info)')
+    image = mmcv.imread(img) if isinstance(img, str) else img
+    device_name, _, device_id = device.partition(':')
+    if rotated:
+        import mmdeploy_runtime
+        detector = mmdeploy_runtime.RotatedDetector(model_path=work_dir, device_name=device_name,
+                                                    device_id=int(device_id or 0))
+    else:  # mmdeploy_runtime.Detector loses the labels under numpy 2, see sdk_detector
+        detector = SDKDetector(work_dir, device_name, int(device_id or 0))
+    return sdk_instances(detector(image), rotated=rotated)
+
+
+def export_and_run_sdk(model_cfg: str, checkpoint: str, img: str, work_dir: str,
+                       out_file: Optional[str] = None,
+                       deploy_cfg: str = DEFAULT_DEPLOY_CFG,
+                       score_thr: float = 0.3) -> InstanceData:
+    """Export a trained detector with the ONNX Runtime config, run SDK inference on ``img`` and
+    (with ``out_file``) save a picture of the detections scoring at least ``score_thr``.
+
+    Returns:
+        The SDK's detections on the original image.
+    """
+    export_model(deploy_cfg, model_cfg, checkpoint, img, work_dir, dump_info=True)
+    result = sdk_predict(work_dir, img)
+    if out_file is not None:
+        from mmdet.structures import DetDataSample
+        from mmdeploy.codebase.mmdet.deploy.object_detection import _get_dataset_metainfo
+
+        from rtmdet_plus.apis import draw_detections
+        sample = DetDataSample(pred_instances=result)
+        meta = _get_dataset_metainfo(Config.fromfile(model_cfg)) or {}
+        draw_detections(mmcv.imread(img), sample, meta, score_thr=score_thr, out_file=out_file)
+    return result

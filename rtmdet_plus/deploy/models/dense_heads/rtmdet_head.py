@@ -1,0 +1,88 @@
+"""``RTMDetHead.predict_by_feat`` for export: batched decoding and NMS inside the graph.
+
+The graph keeps what the PyTorch head computes: sigmoid class scores of every (prior, class),
+boxes decoded from the side distances and clipped to the input (static shapes), then class-aware
+NMS (``multiclass_nms``: ONNX ``NonMaxSuppression`` for ONNX Runtime, the TRTBatchedNMS plugin
+for TensorRT) with the model's ``test_cfg`` thresholds. MMDeploy's pre-NMS top-k is over the
+best class score of each prior instead of the head's per-level top-k over (prior, class) pairs;
+the two agree on every detection above the low-score tail.
+"""
+from typing import List, Optional, Sequence, Tuple
+
+from mmdeploy.codebase.mmdet.deploy import get_post_processing_params
+from mmdeploy.codebase.mmdet.deploy.utils import clip_bboxes
+from mmdeploy.core import FUNCTION_REWRITER
+from mmdeploy.mmcv.ops import multiclass_nms
+from mmdeploy.utils import is_dynamic_shape
+from mmengine.config import ConfigDict
+from torch import Tensor
+
+import torch
+
+
+def nms_settings(head, cfg: Optional[ConfigDict], num_priors: int, deploy_cfg) -> dict:
+    """Keyword arguments of ``multiclass_nms`` from the head's ``test_cfg`` (first) and the
+    deploy config's ``codebase_config.post_processing`` (where ``test_cfg`` says nothing).
+
+    ``pre_top_k`` is capped at ``num_priors`` for static shapes (a small input has fewer priors
+    than MMDeploy's default 5000, and ONNX TopK cannot take more than there are).
+    """
+    cfg = head.test_cfg if cfg is None else cfg
+    post = get_post_processing_params(deploy_cfg)
+    pre_top_k = post.get('pre_top_k', -1)
+    if pre_top_k > 0 and not is_dynamic_shape(deploy_cfg):
+        pre_top_k = min(pre_top_k, num_priors)
+    keep_top_k = cfg.get('max_per_img', post.keep_top_k)
+    return dict(
+        max_output_boxes_per_class=max(post.max_output_boxes_per_class, keep_top_k),
+        iou_threshold=cfg.nms.get('iou_threshold', post.iou_threshold),
+        score_threshold=cfg.get('score_thr', post.score_threshold),
+        pre_top_k=pre_top_k,
+        keep_top_k=keep_top_k)
+
+
+def flat_outputs(head, cls_scores: Sequence[Tensor], box_maps: Sequence[Tensor]
+                 ) -> Tuple[Tensor, Tensor, Tensor]:
+    """Per-level head outputs -> (P, 4) priors cx, cy, stride_w, stride_h, (B, P, C) class
+    probabilities and (B, P, box_pred_channels) box outputs, levels finest first."""
+    featmap_sizes = [score.shape[-2:] for score in cls_scores]
+    priors = head._flat_priors(featmap_sizes, device=cls_scores[0].device,
+                               dtype=cls_scores[0].dtype)
+    scores = head._flatten_levels(cls_scores, head.cls_out_channels).sigmoid()
+    box_preds = head._flatten_levels(box_maps, head.box_pred_channels)
+    return priors, scores, box_preds
+
+
+def decode_clipped(head, priors: Tensor, box_preds: Tensor, batch_img_metas) -> Tensor:
+    """(B, P, 4) boxes x1y1x2y2 in input pixels, clipped to the input's ``img_shape`` (a
+    tensor for dynamic shapes, ints for static ones)."""
+    boxes = head._decode_boxes(priors[:, :2], box_preds)
+    img_shape = batch_img_metas[0]['img_shape'] if batch_img_metas else None
+    if img_shape is None:
+        return boxes
+    x1, y1, x2, y2 = clip_bboxes(boxes[..., 0], boxes[..., 1], boxes[..., 2], boxes[..., 3],
+                                 img_shape[:2])
+    return torch.stack([x1, y1, x2, y2], dim=-1)
+
+
+@FUNCTION_REWRITER.register_rewriter(
+    func_name='rtmdet_plus.models.dense_heads.rtmdet_head.RTMDetHead.predict_by_feat')
+def rtmdet_head__predict_by_feat(self,
+                                 cls_scores: List[Tensor],
+                                 bbox_preds: List[Tensor],
+                                 score_factors=None,
+                                 batch_img_metas: Optional[List[dict]] = None,
+                                 cfg: Optional[ConfigDict] = None,
+                                 rescale: bool = False,
+                                 with_nms: bool = True):
+    """Per-level (B, C, H, W) logits and (B, 4, H, W) distances -> dets (B, N, 5) x1 y1 x2 y2
+    score (input pixels, zero rows past the last detection) and labels (B, N); without NMS,
+    (B, P, 4) boxes and (B, P, C) scores."""
+    ctx = FUNCTION_REWRITER.get_context()
+    priors, scores, box_preds = flat_outputs(self, cls_scores, bbox_preds)
+    boxes = decode_clipped(self, priors, box_preds, batch_img_metas)
+    if not with_nms:
+        return boxes, scores
+    cfg = self.test_cfg if cfg is None else cfg
+    return multiclass_nms(boxes, scores, nms_type=cfg.nms.get('type', 'nms'),
+                          **nms_settings(self, cfg, priors.shape[0], ctx.cfg))

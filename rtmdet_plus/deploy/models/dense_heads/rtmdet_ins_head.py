@@ -1,0 +1,73 @@
+"""``RTMDetInsHead.predict_by_feat`` for export: detections as the detection head, then the
+kept instances' dynamic convs on the prototypes, all inside the graph.
+
+Unlike MMDeploy's rewriter for mmdet's RTMDet-Ins head, the coordinate grid is built on the
+prototypes' own device (MMDeploy's asks mmdet's point generator for its default, CUDA, and fails
+on a CPU-only torch).
+"""
+from typing import List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmdeploy.core import FUNCTION_REWRITER
+from mmdeploy.mmcv.ops import multiclass_nms
+from mmengine.config import ConfigDict
+from torch import Tensor
+
+from rtmdet_plus.models.dense_heads.rtmdet_ins_head import COORD_NORM_STRIDES
+from .rtmdet_head import decode_clipped, flat_outputs, nms_settings
+
+
+def batched_mask_logits(head, prototypes: Tensor, kernels: Tensor, priors: Tensor) -> Tensor:
+    """Mask logits of the kept instances of every image, without a per-image loop.
+
+    Args:
+        prototypes: (B, K, h, w) prototypes.
+        kernels: (B, N, num_gen_params) dynamic-conv parameters of each kept instance.
+        priors: (B, N, 4) cx, cy, stride_w, stride_h of their priors (input pixels).
+
+    Returns:
+        (B, N, h, w) logits on the prototype grid (the layout of :class:`DynamicMaskConvs`).
+    """
+    batch, num_inst = kernels.shape[:2]
+    height, width = prototypes.shape[-2:]
+    grid = head.prior_generator.single_level_grid_priors(
+        (height, width), level_idx=0, dtype=prototypes.dtype, device=prototypes.device)  # (hw, 2)
+    scale = priors[..., 2:3, None] * COORD_NORM_STRIDES                                 # (B, N, 1, 1)
+    rel_coords = (priors[..., :2, None] - grid.t()[None, None]) / scale                 # (B, N, 2, hw)
+    weights, biases = head.dynamic_convs.split(kernels.reshape(batch * num_inst, -1))
+    first = weights[0].reshape(batch, num_inst, -1, weights[0].shape[-1])             # (B, N, C, 2+K)
+    x = (torch.matmul(first[..., :2], rel_coords)
+         + torch.matmul(first[..., 2:], prototypes.flatten(2).unsqueeze(1))
+         + biases[0].reshape(batch, num_inst, -1, 1))                                  # (B, N, C, hw)
+    x = x.reshape(batch * num_inst, x.shape[2], height * width)
+    for layer in range(1, len(weights)):
+        x = torch.baddbmm(biases[layer].unsqueeze(-1), weights[layer], F.relu(x))
+    return x.reshape(batch, num_inst, height, width)
+
+
+@FUNCTION_REWRITER.register_rewriter(
+    func_name='rtmdet_plus.models.dense_heads.rtmdet_ins_head.RTMDetInsHead.predict_by_feat')
+def rtmdet_ins_head__predict_by_feat(self,
+                                     cls_scores: List[Tensor],
+                                     bbox_preds: List[Tensor],
+                                     kernel_preds: List[Tensor],
+                                     prototypes: Tensor,
+                                     score_factors=None,
+                                     batch_img_metas: Optional[List[dict]] = None,
+                                     cfg: Optional[ConfigDict] = None,
+                                     rescale: bool = False,
+                                     with_nms: bool = True):
+    """-> dets (B, N, 5), labels (B, N) as the detection head, and masks (B, N, H, W) mask
+    probabilities on the (padded) input, H, W = prototype size x finest stride."""
+    ctx = FUNCTION_REWRITER.get_context()
+    cfg = self.test_cfg if cfg is None else cfg
+    priors, scores, box_preds = flat_outputs(self, cls_scores, bbox_preds)
+    boxes = decode_clipped(self, priors, box_preds, batch_img_metas)
+    flat_kernels = self._flatten_levels(kernel_preds, self.num_gen_params)
+    dets, labels, keep = multiclass_nms(boxes, scores, output_index=True,
+                                        **nms_settings(self, cfg, priors.shape[0], ctx.cfg))
+    batch_index = torch.arange(keep.shape[0], device=keep.device).unsqueeze(1)
+    logits = batched_mask_logits(self, prototypes, flat_kernels[batch_index, keep], priors[keep])
+    logits = F.interpolate(logits, scale_factor=self.strides[0], mode='bilinear')
+    return dets, labels, logits.sigmoid()

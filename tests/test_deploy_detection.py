@@ -1,0 +1,98 @@
+"""RTMDet-tiny exported with the ONNX Runtime config: ONNX Runtime and the MMDeploy SDK give the
+PyTorch model's detections (matched boxes IoU >= 0.99, scores within 1e-3)."""
+import os.path as osp
+from pathlib import Path
+
+import onnx
+import pytest
+import torch
+
+pytest.importorskip('mmdeploy')
+pytest.importorskip('onnxruntime')
+
+from rtmdet_plus.apis import inference_detector, init_detector  # noqa: E402
+from rtmdet_plus.deploy import BackendDetector, export_model, sdk_predict  # noqa: E402
+from rtmdet_plus.deploy.compare import match_detections  # noqa: E402
+from rtmdet_plus.deploy.toy_models import toy_model_files, write_test_image  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+COCO_SAMPLE = REPO.parent / 'shared' / 'data' / 'coco_sample'
+DEPLOY_CFG = str(REPO / 'configs' / 'deploy' / 'detection_onnxruntime_static.py')
+MODEL_CFG = str(REPO / 'configs' / 'rtmdet' / 'rtmdet_tiny_8xb32-300e_coco.py')
+TOP_K = 60  # detections compared per image: the best ones, well above the 300-box cut
+
+
+@pytest.fixture(scope='module')
+def exported(tmp_path_factory):
+    """RTMDet-tiny at 320x320 (image stretched to the input, no padding) with weights that give
+    image-dependent boxes, exported with ``dump_info``; a generated test image beside it."""
+    work_dir = str(tmp_path_factory.mktemp('deploy_det'))
+    model_cfg, checkpoint = toy_model_files(MODEL_CFG, work_dir, size=320, keep_ratio=False)
+    image = write_test_image(osp.join(work_dir, 'generated.png'))
+    files = export_model(DEPLOY_CFG, model_cfg, checkpoint, image, work_dir, dump_info=True)
+    return dict(work_dir=work_dir, model_cfg=model_cfg, checkpoint=checkpoint, files=files,
+                generated=image)
+
+
+def image_ids():
+    return ['generated', 'det.jpg', 'tiger.jpeg']
+
+
+@pytest.fixture(params=image_ids())
+def image(request, exported):
+    if request.param == 'generated':
+        return exported['generated']
+    path = COCO_SAMPLE / request.param
+    if not path.is_file():
+        pytest.skip(f'real sample images not found at {COCO_SAMPLE} (../shared absent)')
+    return str(path)
+
+
+def assert_same_detections(reference, other, what: str):
+    """The ``TOP_K`` best reference detections (at least score 0.05) are all found in
+    ``other`` (IoU >= 0.99, score within 1e-3) and ``other`` has no others above them."""
+    scores = reference.scores.sort(descending=True).values
+    floor = max(0.05, float(scores[min(TOP_K, len(scores)) - 1])) if len(scores) else 0.05
+    stats = match_detections(reference, other, floor)
+    assert stats['compared'] >= 10, f'too few detections to compare: {stats}'
+    assert stats['matched'] == stats['compared'], f'{what}: unmatched detections {stats}'
+    assert stats['unmatched_other'] == 0, f'{what}: extra detections {stats}'
+    assert stats['min_iou'] >= 0.99, f'{what}: {stats}'
+    assert stats['max_score_diff'] <= 1e-3, f'{what}: {stats}'
+    return stats
+
+
+def test_graph_has_nms_and_static_input(exported):
+    graph = onnx.load(exported['files'][0]).graph
+    assert 'NonMaxSuppression' in {node.op_type for node in graph.node}
+    assert [o.name for o in graph.output] == ['dets', 'labels']
+    dims = [d.dim_value for d in graph.input[0].type.tensor_type.shape.dim]
+    assert dims == [1, 3, 320, 320]
+    for name in ('deploy.json', 'pipeline.json', 'detail.json'):
+        assert osp.isfile(osp.join(exported['work_dir'], name))
+
+
+def test_onnxruntime_matches_pytorch(exported, image):
+    model = init_detector(exported['model_cfg'], exported['checkpoint'], device='cpu')
+    reference = inference_detector(model, image).pred_instances
+    detector = BackendDetector(DEPLOY_CFG, exported['model_cfg'], exported['files'])
+    assert_same_detections(reference, detector(image), 'ONNX Runtime vs PyTorch')
+
+
+def test_sdk_matches_onnxruntime(exported, image):
+    import json
+    pipeline = json.load(open(osp.join(exported['work_dir'], 'pipeline.json')))
+    assert pipeline['pipeline']['tasks'][-1]['module'] == 'mmdet'
+    detector = BackendDetector(DEPLOY_CFG, exported['model_cfg'], exported['files'])
+    ort = detector(image)
+    sdk = sdk_predict(exported['work_dir'], image)
+    # the SDK clips boxes to (width - 1, height - 1) of the image, PyTorch and we to (width, height)
+    height, width = sdk_image_shape(image)
+    ort.bboxes = torch.stack([ort.bboxes[:, 0], ort.bboxes[:, 1], ort.bboxes[:, 2].clamp(max=width - 1),
+                              ort.bboxes[:, 3].clamp(max=height - 1)], dim=1)
+    assert_same_detections(ort, sdk, 'SDK vs ONNX Runtime')
+
+
+def sdk_image_shape(image: str):
+    import mmcv
+    return mmcv.imread(image).shape[:2]
