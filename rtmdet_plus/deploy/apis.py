@@ -46,27 +46,31 @@ def backend_files(deploy_cfg: Config, work_dir: str) -> List[str]:
 
 def export_model(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config],
                  checkpoint: Optional[str], img: Union[str, np.ndarray], work_dir: str,
-                 device: str = 'cpu', dump_info: bool = True) -> List[str]:
+                 device: str = 'cpu', dump_info: bool = True,
+                 build_backend: bool = True) -> List[str]:
     """Export ``model_cfg`` + ``checkpoint`` with ``deploy_cfg``.
 
     Writes ``end2end.onnx`` into ``work_dir`` (traced on ``img``), with ``dump_info`` the SDK's
     ``deploy.json``, ``pipeline.json`` and ``detail.json``, and for TensorRT configs
-    ``end2end.engine`` (TensorRT 10 API, needs a CUDA device). ``checkpoint=None`` exports the
-    model's initial weights. Returns the backend files.
+    ``end2end.engine`` (TensorRT 10 API, needs a CUDA device; ``build_backend=False`` stops at
+    the ONNX file). ``checkpoint=None`` exports the model's initial weights. The ONNX export runs
+    in a subprocess when MMDeploy's pipeline manager is told so (``tools/deploy.py`` does, as
+    MMDeploy's does). Returns the backend files.
     """
     if checkpoint is not None:
         check_file(checkpoint, 'checkpoint', 'give the .pth file written by training')
     if isinstance(img, str):
         check_file(img, 'image')
+    deploy_arg, model_arg = deploy_cfg, model_cfg  # paths stay paths for MMDeploy's subprocess
     deploy_cfg, model_cfg = load_configs(deploy_cfg, model_cfg)
     mmengine.mkdir_or_exist(osp.abspath(work_dir))
     save_file = get_ir_config(deploy_cfg)['save_file']
-    torch2onnx(img, work_dir, save_file, deploy_cfg, model_cfg, checkpoint, device=device)
+    torch2onnx(img, work_dir, save_file, deploy_arg, model_arg, checkpoint, device=device)
     if dump_info:
         from mmdeploy.backend.sdk.export_info import export2SDK
         export2SDK(deploy_cfg, model_cfg, work_dir, pth=checkpoint, device=device)
     files = backend_files(deploy_cfg, work_dir)
-    if get_backend(deploy_cfg) == Backend.TENSORRT:
+    if build_backend and get_backend(deploy_cfg) == Backend.TENSORRT:
         from .tensorrt import build_engine
         build_engine(osp.join(work_dir, save_file), files[0], deploy_cfg, device=device)
     return files
