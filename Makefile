@@ -1,6 +1,7 @@
 # rtmdet_plus: the two commands of the README.
 #   make demo   build the environment if needed, generate data, train RTMDet-tiny on the CPU,
 #               evaluate COCO bbox mAP and save a picture of predictions
+#   make demo-ins the same with RTMDet-Ins-tiny: masks too, COCO segm and bbox mAP
 #   make test   build the environment if needed and run the test suite
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -12,7 +13,7 @@ REQS := requirements/build.txt requirements/runtime.txt requirements/tests.txt r
 DEMO_DIR ?= work_dirs/demo
 PYTEST_ARGS ?=
 
-.PHONY: env demo test test-slow benchmark clean-env
+.PHONY: env demo demo-ins test test-slow benchmark clean-env
 
 env: $(ENV_STAMP)
 
@@ -33,6 +34,9 @@ $(ENV_STAMP): $(REQS)
 
 demo: env
 	$(PY) tools/demo.py --work-dir $(DEMO_DIR)
+
+demo-ins: env
+	$(PY) tools/demo.py --task ins --work-dir $(DEMO_DIR)-ins
 
 test: env
 	$(PY) -m pytest $(PYTEST_ARGS)

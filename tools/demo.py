@@ -1,7 +1,8 @@
 """Train RTMDet-tiny on the generated shapes dataset on the CPU, report COCO bbox mAP and draw
-its predictions on a validation image (``make demo``).
+its predictions on a validation image (``make demo``); with ``--task ins``, RTMDet-Ins-tiny,
+reporting COCO segm and bbox mAP and drawing the masks too (``make demo-ins``).
 
-    python tools/demo.py --work-dir work_dirs/demo [--data-root data/shapes]
+    python tools/demo.py --work-dir work_dirs/demo [--task det|ins] [--data-root data/shapes]
                          [--config configs/rtmdet/rtmdet_tiny_1xb4-20e_shapes.py]
 
 Steps: generate the dataset the config describes (``shapes_dataset``) unless it is already
@@ -16,7 +17,9 @@ import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DEFAULT_CONFIG = osp.join(REPO, 'configs', 'rtmdet', 'rtmdet_tiny_1xb4-20e_shapes.py')
+TASK_CONFIGS = dict(
+    det=osp.join(REPO, 'configs', 'rtmdet', 'rtmdet_tiny_1xb4-20e_shapes.py'),
+    ins=osp.join(REPO, 'configs', 'rtmdet', 'rtmdet-ins_tiny_1xb8-20e_shapes.py'))
 
 try:
     import rtmdet_plus  # noqa: F401  (registers our components)
@@ -25,6 +28,7 @@ except ImportError as error:
              '(`pip install -e .`) or put the repository root on PYTHONPATH.')
 
 import mmcv
+import numpy as np
 import torch
 from mmdet.visualization import DetLocalVisualizer
 from mmengine.config import Config, DictAction
@@ -42,7 +46,10 @@ def parse_args() -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--work-dir', required=True,
                         help='where logs, checkpoints and the picture go')
-    parser.add_argument('--config', default=DEFAULT_CONFIG, help='a shapes config')
+    parser.add_argument('--task', choices=sorted(TASK_CONFIGS), default='det',
+                        help='det: RTMDet-tiny (boxes); ins: RTMDet-Ins-tiny (boxes and masks)')
+    parser.add_argument('--config', default=None,
+                        help="a shapes config (default: the task's, see TASK_CONFIGS)")
     parser.add_argument('--data-root', default=None,
                         help='dataset folder (default: the config\'s data_root); generated if '
                         'absent or made with other settings')
@@ -62,7 +69,8 @@ def pick_val_image(ann_file: str) -> dict:
     label_of = {cat_id: index for index, cat_id in enumerate(sorted(coco.getCatIds()))}
     boxes = [[x, y, x + w, y + h] for x, y, w, h in (ann['bbox'] for ann in anns)]
     return dict(info=coco.loadImgs([best])[0], boxes=boxes,
-                labels=[label_of[ann['category_id']] for ann in anns])
+                labels=[label_of[ann['category_id']] for ann in anns],
+                masks=[coco.annToMask(ann) for ann in anns])
 
 
 def draw(cfg: Config, checkpoint: str, data_root: str, out_file: str, score_thr: float,
@@ -82,6 +90,14 @@ def draw(cfg: Config, checkpoint: str, data_root: str, out_file: str, score_thr:
     result.gt_instances = InstanceData(
         bboxes=torch.tensor(picked['boxes'], dtype=torch.float32).reshape(-1, 4) * scale,
         labels=torch.tensor(picked['labels'], dtype=torch.long))
+    if 'masks' in result.pred_instances:  # an instance-segmentation model: masks too
+        def zoom(masks):  # (N, H, W) -> (N, H * scale, W * scale), nearest
+            return masks.repeat_interleave(scale, dim=-2).repeat_interleave(scale, dim=-1)
+
+        result.pred_instances.masks = zoom(result.pred_instances.masks)
+        gt_masks = torch.from_numpy(np.array(picked['masks'], dtype=bool).reshape(
+            -1, *image.shape[:2]))
+        result.gt_instances.masks = zoom(gt_masks)
     zoomed = mmcv.imrescale(image, scale, interpolation='nearest')
     visualizer = DetLocalVisualizer.get_instance('rtmdet_plus_demo')
     visualizer.dataset_meta = model.dataset_meta
@@ -93,6 +109,7 @@ def draw(cfg: Config, checkpoint: str, data_root: str, out_file: str, score_thr:
 
 def main() -> None:
     args = parse_args()
+    args.config = args.config or TASK_CONFIGS[args.task]
     start = time.perf_counter()
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
@@ -122,6 +139,11 @@ def main() -> None:
         checkpoint = file.read().strip()  # written by mmengine's CheckpointHook
     out_file = osp.abspath(osp.join(args.work_dir, 'demo_predictions.png'))
     drawn = draw(cfg, checkpoint, data_root, out_file, args.score_thr)
+    if 'val/coco/segm_mAP' in runner.message_hub.log_scalars:  # an Ins model
+        segm_map, segm_map50 = (runner.message_hub.get_scalar(f'val/coco/segm_mAP{suffix}').current()
+                                for suffix in ('', '_50'))
+        print(f'[demo] COCO segm mAP on the val split ({shapes.num_val} images): {segm_map:.3f} '
+              f'(mAP@0.5: {segm_map50:.3f})', flush=True)
     print(f'[demo] COCO bbox mAP on the val split ({shapes.num_val} images): {bbox_map:.3f} '
           f'(mAP@0.5: {bbox_map50:.3f}); {train_minutes:.1f} min in all', flush=True)
     print(f'[demo] ground truth (left) and {drawn} prediction(s) with score >= '

@@ -1,4 +1,5 @@
-"""Detect objects in one image and save a picture of the predictions.
+"""Detect objects in one image and save a picture of the predictions (boxes, and the masks of
+an instance-segmentation model such as RTMDet-Ins).
 
     python tools/infer.py IMAGE CONFIG CHECKPOINT --out-file out.png [--score-thr 0.3]
                           [--device cpu] [--cfg-options key=value ...]
@@ -41,7 +42,8 @@ def main() -> None:
     result = inference_detector(model, image)
     drawing = draw_detections(image, result, model.dataset_meta, args.score_thr, args.out_file)
     kept = int((result.pred_instances.scores >= args.score_thr).sum())
-    print(f'{kept} detection(s) with score >= {args.score_thr} drawn; '
+    what = 'detection(s) with masks' if 'masks' in result.pred_instances else 'detection(s)'
+    print(f'{kept} {what} with score >= {args.score_thr} drawn; '
           f'{drawing.shape[1]}x{drawing.shape[0]} picture saved to {args.out_file}')
 
 

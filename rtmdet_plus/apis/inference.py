@@ -1,4 +1,4 @@
-"""Single-image inference and drawing of detections.
+"""Single-image inference and drawing of detections (boxes, and masks from RTMDet-Ins).
 
 ``init_detector`` / ``inference_detector`` are mmdet's (``mmdet.apis`` imports without
 torchvision): with ``rtmdet_plus`` imported, a config whose ``default_scope`` is
@@ -22,12 +22,15 @@ def draw_detections(image: np.ndarray,
                     dataset_meta: dict,
                     score_thr: float = 0.3,
                     out_file: Optional[str] = None) -> np.ndarray:
-    """Draw the predicted boxes scoring at least ``score_thr`` with their class names.
+    """Draw the predictions scoring at least ``score_thr``: boxes with their class names and,
+    when the model predicts masks, each mask filled in its class colour (half transparent)
+    with a white outline (mmdet's ``DetLocalVisualizer``).
 
     Args:
         image: (H, W, 3) uint8 image in BGR order, as ``mmcv.imread`` gives it.
         result: ``inference_detector``'s output for that image (``pred_instances`` with
-            ``bboxes`` (N, 4) xyxy pixels, ``scores`` (N,), ``labels`` (N,)).
+            ``bboxes`` (N, 4) xyxy pixels, ``scores`` (N,), ``labels`` (N,) and, from an
+            instance-segmentation model, ``masks`` (N, H, W) bool).
         dataset_meta: ``classes`` and ``palette`` (``model.dataset_meta``).
         score_thr: the lowest score drawn.
         out_file: where to write the drawing (format from the extension); optional.
