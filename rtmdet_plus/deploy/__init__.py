@@ -7,6 +7,7 @@ Importing this package (our deploy configs do it through ``custom_imports`` and
 - function rewriters for our heads (decoding and NMS in the graph; no hard-coded CUDA device),
 - the ``RotatedDetection`` task (RTMDet-R without mmrotate),
 - SDK files naming SDK modules that exist (mmdet, mmrotate),
+- models built in the model config's scope by every MMDeploy task processor,
 - TensorRT 10 engine building and inference for MMDeploy's TensorRT backend.
 """
 import rtmdet_plus  # noqa: F401  (registers the models)
@@ -18,9 +19,11 @@ use_legacy_onnx_exporter()
 from . import models  # noqa: E402,F401  (rewriters)
 from .rotated_detection import RotatedDetection  # noqa: E402
 from .sdk import patch_sdk_export  # noqa: E402
+from .task_scope import patch_task_scope  # noqa: E402
 from .tensorrt import patch_tensorrt_backend  # noqa: E402
 
 patch_sdk_export()
+patch_task_scope()
 patch_tensorrt_backend()
 
 from .apis import (BackendDetector, export_and_run_sdk, export_model,  # noqa: E402

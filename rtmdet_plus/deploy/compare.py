@@ -61,3 +61,33 @@ def match_detections(reference: InstanceData, other: InstanceData,
     strong = other.scores >= score_floor + 1e-3
     stats['unmatched_other'] = int((strong & ~taken).sum())
     return stats
+
+
+def detection_disagreements(reference: InstanceData, other: InstanceData, top_k: int = 60,
+                            min_iou: float = 0.99, max_score_diff: float = 1e-3,
+                            min_mask_iou: float = 0.98, min_compared: int = 10):
+    """Check that ``other`` reproduces the ``top_k`` best detections of ``reference`` (those
+    scoring at least 0.05): every one matched at IoU >= ``min_iou`` with a score within
+    ``max_score_diff`` (and masks at IoU >= ``min_mask_iou``), and no unmatched detection of
+    ``other`` above them.
+
+    Returns:
+        (stats of :func:`match_detections`, list of what disagrees; empty when all agree).
+    """
+    scores = reference.scores.sort(descending=True).values
+    floor = max(0.05, float(scores[min(top_k, len(scores)) - 1])) if len(scores) else 0.05
+    stats = match_detections(reference, other, floor)
+    problems = []
+    if stats['compared'] < min_compared:
+        problems.append(f"only {stats['compared']} detections to compare (< {min_compared})")
+    if stats['matched'] != stats['compared']:
+        problems.append(f"{stats['compared'] - stats['matched']} reference detections unmatched")
+    if stats['unmatched_other']:
+        problems.append(f"{stats['unmatched_other']} extra detections")
+    if stats['min_iou'] < min_iou:
+        problems.append(f"box IoU {stats['min_iou']:.4f} < {min_iou}")
+    if stats['max_score_diff'] > max_score_diff:
+        problems.append(f"score difference {stats['max_score_diff']:.2e} > {max_score_diff}")
+    if stats['min_mask_iou'] < min_mask_iou:
+        problems.append(f"mask IoU {stats['min_mask_iou']:.4f} < {min_mask_iou}")
+    return stats, problems

@@ -22,16 +22,24 @@ def _as_tensor(array) -> Tensor:
     return array if isinstance(array, Tensor) else torch.from_numpy(np.asarray(array))
 
 
-def masks_to_image(probs: Tensor, img_meta: dict, mask_thr: float = 0.5) -> Tensor:
-    """(N, H_pad, W_pad) mask probabilities on the padded input -> (N, h, w) bool masks on the
-    original image ((h, w) = ``ori_shape``)."""
+def mask_logit_threshold(mask_thr: float) -> float:
+    """The logit of the probability threshold ``mask_thr`` (0 < mask_thr < 1)."""
+    return math.log(mask_thr / (1 - mask_thr))
+
+
+def masks_to_image(logits: Tensor, img_meta: dict, mask_thr: float = 0.5) -> Tensor:
+    """(N, H_pad, W_pad) mask logits on the padded input -> (N, h, w) bool masks on the
+    original image ((h, w) = ``ori_shape``): the head's bilinear resize of the padded input,
+    crop, then probability above ``mask_thr``."""
     ori_h, ori_w = img_meta['ori_shape'][:2]
-    if probs.shape[0] == 0:
+    if logits.shape[0] == 0:
         return torch.zeros((0, ori_h, ori_w), dtype=torch.bool)
     w_scale, h_scale = img_meta['scale_factor'][:2]
-    size = [math.ceil(probs.shape[-2] / h_scale), math.ceil(probs.shape[-1] / w_scale)]
-    probs = F.interpolate(probs[None].float(), size=size, mode='bilinear', align_corners=False)[0]
-    return probs[:, :ori_h, :ori_w] > mask_thr
+    inv_w, inv_h = 1 / w_scale, 1 / h_scale  # spelled as the head does: sizes round alike
+    size = [math.ceil(logits.shape[-2] * inv_h), math.ceil(logits.shape[-1] * inv_w)]
+    logits = F.interpolate(logits[None].float(), size=size, mode='bilinear',
+                           align_corners=False)[0]
+    return logits[:, :ori_h, :ori_w] > mask_logit_threshold(mask_thr)
 
 
 def instances_from_outputs(dets, labels, img_meta: dict, masks=None, mask_thr: float = 0.5,
@@ -42,7 +50,7 @@ def instances_from_outputs(dets, labels, img_meta: dict, masks=None, mask_thr: f
         dets: (N, 5) x1 y1 x2 y2 score, or (N, 6) cx cy w h angle score, input pixels.
         labels: (N,) class indices.
         img_meta: ``scale_factor`` (w, h) and ``ori_shape`` of the image (and ``img_shape``).
-        masks: optional (N, H_pad, W_pad) mask probabilities on the padded input.
+        masks: optional (N, H_pad, W_pad) mask logits on the padded input.
         mask_thr: probability above which a mask pixel is set.
         rescale: map to the original image (else keep input pixels).
         min_bbox_size: drop boxes at most this wide or high after clipping (boxes that lay in
@@ -77,9 +85,9 @@ def instances_from_outputs(dets, labels, img_meta: dict, masks=None, mask_thr: f
     result = InstanceData(bboxes=RotatedBoxes(boxes) if rotated else boxes, scores=scores,
                           labels=labels)
     if masks is not None:
-        probs = _as_tensor(masks)[keep]
-        result.masks = (masks_to_image(probs, img_meta, mask_thr) if rescale
-                        else probs > mask_thr)
+        logits = _as_tensor(masks)[keep]
+        result.masks = (masks_to_image(logits, img_meta, mask_thr) if rescale
+                        else logits > mask_logit_threshold(mask_thr))
     return result
 
 

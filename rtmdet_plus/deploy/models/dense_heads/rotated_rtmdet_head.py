@@ -13,15 +13,15 @@ from .rtmdet_head import flat_outputs, nms_settings
 
 @FUNCTION_REWRITER.register_rewriter(
     func_name='rtmdet_plus.models.dense_heads.rotated_rtmdet_head.RotatedRTMDetHead.predict_by_feat')
-def rotated_rtmdet_head__predict_by_feat(self,
-                                         cls_scores: List[Tensor],
-                                         bbox_preds: List[Tensor],
-                                         angle_preds: List[Tensor],
-                                         score_factors=None,
-                                         batch_img_metas: Optional[List[dict]] = None,
-                                         cfg: Optional[ConfigDict] = None,
-                                         rescale: bool = False,
-                                         with_nms: bool = True):
+def rtmdet_plus_rotated_rtmdet_head__predict_by_feat(self,
+                                                     cls_scores: List[Tensor],
+                                                     bbox_preds: List[Tensor],
+                                                     angle_preds: List[Tensor],
+                                                     score_factors=None,
+                                                     batch_img_metas: Optional[List[dict]] = None,
+                                                     cfg: Optional[ConfigDict] = None,
+                                                     rescale: bool = False,
+                                                     with_nms: bool = True):
     """-> dets (B, N, 6) cx cy w h angle score (input pixels, radians in the head's
     ``angle_version``; zero rows past the last detection) and labels (B, N); without NMS,
     (B, P, 5) boxes and (B, P, C) scores."""

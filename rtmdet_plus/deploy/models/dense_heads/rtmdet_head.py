@@ -67,14 +67,14 @@ def decode_clipped(head, priors: Tensor, box_preds: Tensor, batch_img_metas) -> 
 
 @FUNCTION_REWRITER.register_rewriter(
     func_name='rtmdet_plus.models.dense_heads.rtmdet_head.RTMDetHead.predict_by_feat')
-def rtmdet_head__predict_by_feat(self,
-                                 cls_scores: List[Tensor],
-                                 bbox_preds: List[Tensor],
-                                 score_factors=None,
-                                 batch_img_metas: Optional[List[dict]] = None,
-                                 cfg: Optional[ConfigDict] = None,
-                                 rescale: bool = False,
-                                 with_nms: bool = True):
+def rtmdet_plus_rtmdet_head__predict_by_feat(self,
+                                             cls_scores: List[Tensor],
+                                             bbox_preds: List[Tensor],
+                                             score_factors=None,
+                                             batch_img_metas: Optional[List[dict]] = None,
+                                             cfg: Optional[ConfigDict] = None,
+                                             rescale: bool = False,
+                                             with_nms: bool = True):
     """Per-level (B, C, H, W) logits and (B, 4, H, W) distances -> dets (B, N, 5) x1 y1 x2 y2
     score (input pixels, zero rows past the last detection) and labels (B, N); without NMS,
     (B, P, 4) boxes and (B, P, C) scores."""

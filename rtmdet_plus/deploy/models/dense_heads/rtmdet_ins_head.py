@@ -1,5 +1,6 @@
 """``RTMDetInsHead.predict_by_feat`` for export: detections as the detection head, then the
-kept instances' dynamic convs on the prototypes, all inside the graph.
+kept instances' dynamic convs on the prototypes, all inside the graph; masks leave the graph as
+logits on the input.
 
 Unlike MMDeploy's rewriter for mmdet's RTMDet-Ins head, the coordinate grid is built on the
 prototypes' own device (MMDeploy's asks mmdet's point generator for its default, CUDA, and fails
@@ -48,18 +49,24 @@ def batched_mask_logits(head, prototypes: Tensor, kernels: Tensor, priors: Tenso
 
 @FUNCTION_REWRITER.register_rewriter(
     func_name='rtmdet_plus.models.dense_heads.rtmdet_ins_head.RTMDetInsHead.predict_by_feat')
-def rtmdet_ins_head__predict_by_feat(self,
-                                     cls_scores: List[Tensor],
-                                     bbox_preds: List[Tensor],
-                                     kernel_preds: List[Tensor],
-                                     prototypes: Tensor,
-                                     score_factors=None,
-                                     batch_img_metas: Optional[List[dict]] = None,
-                                     cfg: Optional[ConfigDict] = None,
-                                     rescale: bool = False,
-                                     with_nms: bool = True):
+def rtmdet_plus_rtmdet_ins_head__predict_by_feat(self,
+                                                 cls_scores: List[Tensor],
+                                                 bbox_preds: List[Tensor],
+                                                 kernel_preds: List[Tensor],
+                                                 prototypes: Tensor,
+                                                 score_factors=None,
+                                                 batch_img_metas: Optional[List[dict]] = None,
+                                                 cfg: Optional[ConfigDict] = None,
+                                                 rescale: bool = False,
+                                                 with_nms: bool = True):
     """-> dets (B, N, 5), labels (B, N) as the detection head, and masks (B, N, H, W) mask
-    probabilities on the (padded) input, H, W = prototype size x finest stride."""
+    logits on the (padded) input, H, W = prototype size x finest stride.
+
+    Logits, not probabilities: the PyTorch head resizes logits to the original image and
+    thresholds them there, and float32 probabilities cannot give saturated logits back, so a
+    resize of probabilities moves mask borders by up to a pixel. The SDK's threshold is set to
+    the logit of ``mask_thr_binary`` (see :mod:`rtmdet_plus.deploy.sdk`).
+    """
     ctx = FUNCTION_REWRITER.get_context()
     cfg = self.test_cfg if cfg is None else cfg
     priors, scores, box_preds = flat_outputs(self, cls_scores, bbox_preds)
@@ -70,4 +77,4 @@ def rtmdet_ins_head__predict_by_feat(self,
     batch_index = torch.arange(keep.shape[0], device=keep.device).unsqueeze(1)
     logits = batched_mask_logits(self, prototypes, flat_kernels[batch_index, keep], priors[keep])
     logits = F.interpolate(logits, scale_factor=self.strides[0], mode='bilinear')
-    return dets, labels, logits.sigmoid()
+    return dets, labels, logits
