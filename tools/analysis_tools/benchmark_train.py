@@ -2,9 +2,12 @@
 
 For every setting (model size, batch size, input size, objects per image) both models get the
 same weights and the same synthetic batch; each is measured in a fresh subprocess so that peak
-memory is its own. A step is forward + loss + backward + AdamW update. Printed per setting:
-time per step, assignment time (the assigner's calls within a step) and the step's peak memory
-(CPU: growth of the resident set over the steps; CUDA: max allocated), with ratios
+memory is its own, and the two alternate (mmdet, ours, mmdet, ours, ...) ``--repeats`` times so
+that a slower phase of a shared machine hits both alike; the medians are compared. A step is
+forward + loss + backward + AdamW update. Printed per setting: time per step, assignment time
+(the assigner's calls within a step) and the steps' peak memory (CPU: the resident set's high-water
+mark over the timed steps, reset after the warm-up step, above the resident set before them;
+CUDA: max allocated above the allocation before them), with ratios
 mmdet / ours (> 1 means ours is faster or leaner).
 
     python tools/analysis_tools/benchmark_train.py                       # the full grid
@@ -15,6 +18,7 @@ import itertools
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -33,7 +37,25 @@ def current_rss_mib() -> float:
         return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
 
 
+def reset_peak_rss() -> bool:
+    """Reset the kernel's resident-set high-water mark (VmHWM); False where not allowed."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return True
+    except OSError:
+        return False
+
+
 def peak_rss_mib() -> float:
+    """VmHWM of this process in MiB (since the last reset), else the lifetime maximum."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -46,11 +68,15 @@ def measure(which: str, size: str, batch: int, input_size: int, objects: int, st
     torch.manual_seed(0)
     reference = build_reference(CONFIGS[size])
     weights = perturbed_state_dict(reference, seed=1, scale=0.01)
-    model = reference if which == 'mmdet' else build_ours(CONFIGS[size])
-    if which != 'mmdet':
+    implementation, *knobs = which.split('+')
+    model = reference if implementation == 'mmdet' else build_ours(CONFIGS[size])
+    if implementation != 'mmdet':
         del reference
     model.load_state_dict(weights, strict=True)
     model.to(device).train()
+    if 'channels_last' in knobs:
+        model.to(memory_format=torch.channels_last)
+    autocast_dtype = torch.bfloat16 if device == 'cpu' else torch.float16
     data = synthetic_batch(batch, input_size, objects, seed=2)
     inputs = data['inputs'].to(device)
     samples = [s.to(device) for s in data['data_samples']]
@@ -77,7 +103,8 @@ def measure(which: str, size: str, batch: int, input_size: int, objects: int, st
     setattr(assigner, method, timed)
 
     def step():
-        losses = model.loss(inputs, samples)
+        with torch.autocast(device.split(':')[0], dtype=autocast_dtype, enabled='amp' in knobs):
+            losses = model.loss(inputs, samples)
         total = sum(sum(v) if isinstance(v, list) else v for k, v in losses.items() if 'loss' in k)
         optimizer.zero_grad()
         total.backward()
@@ -89,6 +116,7 @@ def measure(which: str, size: str, batch: int, input_size: int, objects: int, st
         torch.cuda.reset_peak_memory_stats()
         base_memory = torch.cuda.memory_allocated() / 2**20
     else:
+        reset_peak_rss()
         base_memory = current_rss_mib()
     assign_time[0] = 0.0
     start = time.perf_counter()
@@ -111,6 +139,31 @@ def run_worker(args: list, device: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def median_result(results: list) -> dict:
+    """Per-key median of several measurements of one model."""
+    return {key: statistics.median(r[key] for r in results) for key in results[0]}
+
+
+def compare_knobs(args) -> None:
+    """Ours plain against ours with each speed knob, alternating, medians; ratios plain / knob."""
+    variants = ['ours', 'ours+amp', 'ours+channels_last']
+    header = ('| model | batch | input | objects | step plain (s) | step AMP (s) | AMP ratio '
+              '| step channels-last (s) | channels-last ratio | peak mem plain / AMP (MiB) |')
+    print(header)
+    print('|' + '---|' * (header.count('|') - 1))
+    for size, batch, input_size, objects in itertools.product(args.sizes, args.batch, args.input, args.objects):
+        setting = [size, str(batch), str(input_size), str(objects), str(args.steps)]
+        runs = {name: [] for name in variants}
+        for _ in range(args.repeats):
+            for name in variants:
+                runs[name].append(run_worker([name, *setting], args.device))
+        plain, amp, channels_last = (median_result(runs[name]) for name in variants)
+        print(f"| {size} | {batch} | {input_size} | {objects} | {plain['step']:.3f} | {amp['step']:.3f} "
+              f"| {plain['step'] / amp['step']:.2f}x | {channels_last['step']:.3f} "
+              f"| {plain['step'] / channels_last['step']:.2f}x | {plain['memory']:.0f} / {amp['memory']:.0f} |",
+              flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--sizes', nargs='+', default=['tiny', 's'], choices=sorted(CONFIGS))
@@ -118,7 +171,12 @@ def main() -> None:
     parser.add_argument('--input', nargs='+', type=int, default=[320, 640])
     parser.add_argument('--objects', nargs='+', type=int, default=[10, 100])
     parser.add_argument('--steps', type=int, default=3, help='timed steps per measurement')
+    parser.add_argument('--repeats', type=int, default=1,
+                        help='alternating measurements of each model per setting (medians are shown)')
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--knobs', action='store_true',
+                        help='instead of mmdet vs ours: ours plain against ours with AMP '
+                        '(bfloat16 autocast on CPU, float16 on CUDA) and with channels-last')
     parser.add_argument('--json', help='also write the results to this file')
     parser.add_argument('--worker', nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -132,17 +190,23 @@ def main() -> None:
     import torch
     threads = torch.get_num_threads()
     print(f'# RTMDet training step, mmdet 3.3.0 vs rtmdet_plus; device {args.device}, '
-          f'{os.cpu_count()} CPUs, torch {torch.__version__}, {threads} threads, {args.steps} timed steps')
+          f'{os.cpu_count()} CPUs, torch {torch.__version__}, {threads} threads, {args.steps} timed steps, '
+          f'median of {args.repeats} alternating runs per model')
     header = ('| model | batch | input | objects | step mmdet (s) | step ours (s) | step ratio '
               '| assign mmdet (s) | assign ours (s) | assign ratio | peak mem mmdet (MiB) '
               '| peak mem ours (MiB) | memory ratio |')
     print(header)
     print('|' + '---|' * (header.count('|') - 1))
+    if args.knobs:
+        return compare_knobs(args)
     rows = []
     for size, batch, input_size, objects in itertools.product(args.sizes, args.batch, args.input, args.objects):
         setting = [size, str(batch), str(input_size), str(objects), str(args.steps)]
-        ref = run_worker(['mmdet', *setting], args.device)
-        ours = run_worker(['ours', *setting], args.device)
+        runs = {'mmdet': [], 'ours': []}
+        for _ in range(args.repeats):
+            for which in runs:
+                runs[which].append(run_worker([which, *setting], args.device))
+        ref, ours = median_result(runs['mmdet']), median_result(runs['ours'])
         row = dict(model=size, batch=batch, input=input_size, objects=objects, mmdet=ref, ours=ours)
         rows.append(row)
         print(f"| {size} | {batch} | {input_size} | {objects} | {ref['step']:.3f} | {ours['step']:.3f} "
