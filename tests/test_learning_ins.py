@@ -48,6 +48,9 @@ def infer_val_picture(tmp_path):
 
 
 def test_rtmdet_ins_learns_masks_on_shapes(tmp_path, capsys):
+    """The full bars under `make test`: 1000 iterations (20 epochs of 400 128x128 images)
+    reached segm / bbox mAP 0.554 / 0.611 (seed 0) and 0.501 / 0.571 (seed 1) in calibration;
+    about 4.3 min at one thread on a half-busy 2-core machine (8.7 min on a fully loaded one)."""
     segm_map, bbox_map, iters, minutes = train_ins_on_shapes(tmp_path)
     with capsys.disabled():
         print(f'\n[learning] {INS_CONFIG.name}: {iters} iterations in {minutes:.1f} min, val segm '

@@ -7,7 +7,12 @@
 # - the head: RTMDet-Ins-tiny's RTMDetInsSepBNHead (as rtmdet-ins_tiny_8xb32-300e_coco.py);
 # - masks through the pipeline as polygons (poly2mask=False, as the COCO recipe), COCO bbox and
 #   segm evaluation with pycocotools;
-# - the data and schedule, calibrated for about 4 minutes on 2 CPU cores: see below.
+# - the data and schedule, calibrated for a few minutes on 2 CPU cores: 128x128 images, 3 classes
+#   (the triangle left out, as in the detection calibration), batch 8, AdamW lr 0.004, 1-epoch
+#   warm-up, cosine to 5 % over 20 epochs (1000 iterations).
+# Measured val mAP after the 1000 iterations (one thread): segm 0.554 / bbox 0.611 (seed 0) and
+# segm 0.501 / bbox 0.571 (seed 1); about 0.26 s an iteration on a half-busy 2-core machine.
+# After 750 iterations (epoch 15 of this schedule) seed 0 had segm 0.539 / bbox 0.578.
 _base_ = './rtmdet_tiny_1xb4-12e_shapes.py'
 
 data_root = 'data/shapes_ins/'
