@@ -20,7 +20,7 @@ from mmengine.structures import InstanceData
 
 from .checks import check_custom_ops, check_file, check_input_tensor, check_task_matches
 from .results import instances_from_outputs, sdk_instances
-from .sdk_detector import SDKDetector
+from .sdk_detector import SDKDetector, SDKRotatedDetector
 
 DEFAULT_DEPLOY_CFG = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
                               'configs', 'deploy', 'detection_onnxruntime_static.py')
@@ -141,12 +141,10 @@ def sdk_predict(work_dir: str, img: Union[str, np.ndarray], rotated: bool = Fals
                    'export with dump_info=True (tools/deploy.py --dump-info)')
     image = mmcv.imread(img) if isinstance(img, str) else img
     device_name, _, device_id = device.partition(':')
-    if rotated:
-        import mmdeploy_runtime
-        detector = mmdeploy_runtime.RotatedDetector(model_path=work_dir, device_name=device_name,
-                                                    device_id=int(device_id or 0))
-    else:  # mmdeploy_runtime.Detector loses the labels under numpy 2, see sdk_detector
-        detector = SDKDetector(work_dir, device_name, int(device_id or 0))
+    # mmdeploy_runtime's Detector / RotatedDetector lose the labels under numpy 2: the same
+    # SDK through its C API (sdk_detector)
+    cls = SDKRotatedDetector if rotated else SDKDetector
+    detector = cls(work_dir, device_name, int(device_id or 0))
     return sdk_instances(detector(image), rotated=rotated)
 
 

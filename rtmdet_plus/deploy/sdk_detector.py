@@ -4,7 +4,7 @@
 ``labels`` array of stride 0, every entry the label of the last detection (the binding writes
 all labels to one element). This calls the same SDK library (``mmdeploy_detector_*`` of the
 ``libmmdeploy.so`` that ``mmdeploy_runtime`` ships) through ctypes and returns the detector's
-results intact. ``RotatedDetector``'s binding is not affected.
+results intact; :class:`SDKRotatedDetector` does the same for ``RotatedDetector``.
 """
 import ctypes
 import glob
@@ -111,4 +111,63 @@ class SDKDetector:
     def __del__(self):
         if getattr(self, '_handle', None) and self._handle.value:
             self._lib.mmdeploy_detector_destroy(self._handle)
+            self._handle = ctypes.c_void_p()
+
+
+class _RotatedDetection(ctypes.Structure):
+    _fields_ = [('label_id', ctypes.c_int), ('score', ctypes.c_float),
+                ('rbbox', ctypes.c_float * 5)]
+
+
+class SDKRotatedDetector:
+    """``mmdeploy_runtime.RotatedDetector`` with correct labels (its binding has the same
+    numpy 2 flaw). ``detector(image)`` -> (dets (N, 6) cx cy w h angle score, labels (N,))."""
+
+    def __init__(self, model_path: str, device_name: str = 'cpu', device_id: int = 0):
+        lib = sdk_library()
+        lib.mmdeploy_rotated_detector_create_by_path.argtypes = [
+            ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p)]
+        lib.mmdeploy_rotated_detector_apply.argtypes = [
+            ctypes.c_void_p, ctypes.POINTER(_Mat), ctypes.c_int,
+            ctypes.POINTER(ctypes.POINTER(_RotatedDetection)),
+            ctypes.POINTER(ctypes.POINTER(ctypes.c_int))]
+        lib.mmdeploy_rotated_detector_release_result.argtypes = [
+            ctypes.POINTER(_RotatedDetection), ctypes.POINTER(ctypes.c_int)]
+        lib.mmdeploy_rotated_detector_destroy.argtypes = [ctypes.c_void_p]
+        self._lib = lib
+        self._handle = ctypes.c_void_p()
+        status = lib.mmdeploy_rotated_detector_create_by_path(
+            model_path.encode(), device_name.encode(), device_id, ctypes.byref(self._handle))
+        if status != 0:
+            raise RuntimeError(f'the MMDeploy SDK could not load the model folder {model_path} '
+                               f'(status {status}); it needs deploy.json, pipeline.json and the '
+                               'backend model written by tools/deploy.py --dump-info')
+
+    def __call__(self, image: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        image = np.ascontiguousarray(image, dtype=np.uint8)
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f'expected an (H, W, 3) BGR image, got shape {image.shape}')
+        mat = _Mat(image.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), image.shape[0],
+                   image.shape[1], 3, PIXEL_FORMAT_BGR, DATA_TYPE_UINT8, None)
+        results = ctypes.POINTER(_RotatedDetection)()
+        counts = ctypes.POINTER(ctypes.c_int)()
+        status = self._lib.mmdeploy_rotated_detector_apply(
+            self._handle, ctypes.byref(mat), 1, ctypes.byref(results), ctypes.byref(counts))
+        if status != 0:
+            raise RuntimeError(f'MMDeploy SDK rotated detection failed (status {status})')
+        try:
+            count = counts[0]
+            dets = np.zeros((count, 6), dtype=np.float32)
+            labels = np.zeros(count, dtype=np.int64)
+            for i in range(count):
+                dets[i, :5] = list(results[i].rbbox)
+                dets[i, 5] = results[i].score
+                labels[i] = results[i].label_id
+        finally:
+            self._lib.mmdeploy_rotated_detector_release_result(results, counts)
+        return dets, labels
+
+    def __del__(self):
+        if getattr(self, '_handle', None) and self._handle.value:
+            self._lib.mmdeploy_rotated_detector_destroy(self._handle)
             self._handle = ctypes.c_void_p()

@@ -5,7 +5,8 @@ boxes decoded from the side distances and clipped to the input (static shapes), 
 NMS (``multiclass_nms``: ONNX ``NonMaxSuppression`` for ONNX Runtime, the TRTBatchedNMS plugin
 for TensorRT) with the model's ``test_cfg`` thresholds. MMDeploy's pre-NMS top-k is over the
 best class score of each prior instead of the head's per-level top-k over (prior, class) pairs;
-the two agree on every detection above the low-score tail.
+the two agree on every detection above the low-score tail. Boxes at most ``min_bbox_size`` wide
+or high get score 0, as the head drops them before NMS.
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -53,6 +54,17 @@ def flat_outputs(head, cls_scores: Sequence[Tensor], box_maps: Sequence[Tensor]
     return priors, scores, box_preds
 
 
+def drop_small_boxes(scores: Tensor, sizes: Tensor, cfg: ConfigDict) -> Tensor:
+    """Scores (B, P, C) zeroed where a box is at most ``cfg.min_bbox_size`` wide or high
+    ((B, P, 2) ``sizes``), as the PyTorch head drops such boxes before NMS; zero scores fall
+    under every NMS score threshold. Unchanged without ``min_bbox_size`` (or negative)."""
+    min_size = cfg.get('min_bbox_size', -1)
+    if min_size < 0:
+        return scores
+    keep = (sizes > min_size).all(dim=-1, keepdim=True)
+    return scores * keep.to(scores.dtype)
+
+
 def decode_clipped(head, priors: Tensor, box_preds: Tensor, batch_img_metas) -> Tensor:
     """(B, P, 4) boxes x1y1x2y2 in input pixels, clipped to the input's ``img_shape`` (a
     tensor for dynamic shapes, ints for static ones)."""
@@ -81,8 +93,9 @@ def rtmdet_plus_rtmdet_head__predict_by_feat(self,
     ctx = FUNCTION_REWRITER.get_context()
     priors, scores, box_preds = flat_outputs(self, cls_scores, bbox_preds)
     boxes = decode_clipped(self, priors, box_preds, batch_img_metas)
+    cfg = self.test_cfg if cfg is None else cfg
+    scores = drop_small_boxes(scores, boxes[..., 2:] - boxes[..., :2], cfg)
     if not with_nms:
         return boxes, scores
-    cfg = self.test_cfg if cfg is None else cfg
     return multiclass_nms(boxes, scores, nms_type=cfg.nms.get('type', 'nms'),
                           **nms_settings(self, cfg, priors.shape[0], ctx.cfg))
