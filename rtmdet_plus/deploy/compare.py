@@ -21,7 +21,7 @@ def _overlaps(boxes_a: Tensor, boxes_b: Tensor) -> Tensor:
 
 
 def match_detections(reference: InstanceData, other: InstanceData,
-                     score_floor: float = 0.3) -> Dict[str, float]:
+                     score_floor: float = 0.3, min_mask_area: int = 64) -> Dict[str, float]:
     """Match ``other``'s detections to ``reference``'s (same label, highest IoU, greedily by
     reference score) and measure the agreement of those scoring at least ``score_floor``.
 
@@ -29,7 +29,8 @@ def match_detections(reference: InstanceData, other: InstanceData,
         ``compared`` (reference detections scoring >= ``score_floor``), ``matched`` (of those,
         matched at IoU >= 0.5), ``min_iou`` and ``max_score_diff`` over the matched,
         ``unmatched_other`` (``other`` detections scoring >= ``score_floor`` + 1e-3 without a
-        match), ``min_mask_iou`` (with ``masks`` in both; 1.0 otherwise).
+        match), ``min_mask_iou`` (with ``masks`` in both, over reference masks of at least
+        ``min_mask_area`` pixels, where one pixel more or less is < 2 %; 1.0 otherwise).
     """
     ref_boxes, other_boxes = _boxes(reference), _boxes(other)
     ious = (_overlaps(ref_boxes, other_boxes) if len(ref_boxes) and len(other_boxes)
@@ -57,7 +58,9 @@ def match_detections(reference: InstanceData, other: InstanceData,
             inter = (ref_masks & other_masks).sum(1).float()
             union = (ref_masks | other_masks).sum(1).float()
             mask_iou = torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(union))
-            stats['min_mask_iou'] = float(mask_iou.min())
+            large = ref_masks.sum(1) >= min_mask_area
+            if large.any():
+                stats['min_mask_iou'] = float(mask_iou[large].min())
     strong = other.scores >= score_floor + 1e-3
     stats['unmatched_other'] = int((strong & ~taken).sum())
     return stats
