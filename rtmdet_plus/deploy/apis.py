@@ -65,7 +65,13 @@ def export_model(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config],
     deploy_cfg, model_cfg = load_configs(deploy_cfg, model_cfg)
     mmengine.mkdir_or_exist(osp.abspath(work_dir))
     save_file = get_ir_config(deploy_cfg)['save_file']
-    torch2onnx(img, work_dir, save_file, deploy_arg, model_arg, checkpoint, device=device)
+    if get_backend(deploy_cfg) == Backend.TENSORRT and device == 'cpu':
+        if build_backend:
+            raise RuntimeError('a TensorRT engine needs a CUDA device: give device="cuda:0", or '
+                               'build_backend=False for the ONNX file alone')
+        export_onnx_on_cpu(deploy_cfg, model_cfg, checkpoint, img, osp.join(work_dir, save_file))
+    else:
+        torch2onnx(img, work_dir, save_file, deploy_arg, model_arg, checkpoint, device=device)
     if dump_info:
         from mmdeploy.backend.sdk.export_info import export2SDK
         export2SDK(deploy_cfg, model_cfg, work_dir, pth=checkpoint, device=device)
@@ -74,6 +80,34 @@ def export_model(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config],
         from .tensorrt import build_engine
         build_engine(osp.join(work_dir, save_file), files[0], deploy_cfg, device=device)
     return files
+
+
+def export_onnx_on_cpu(deploy_cfg: Config, model_cfg: Config, checkpoint: Optional[str],
+                       img, onnx_file: str) -> str:
+    """The ONNX file of a GPU-backend deploy config (TensorRT: static shape, TensorRT's NMS
+    plugins) exported on the CPU. MMDeploy's ``torch2onnx`` refuses the CPU for TensorRT configs
+    although the graph does not depend on the device: this builds the model and inputs with an
+    ONNX Runtime copy of the config and exports with the real one."""
+    import copy
+
+    from mmdeploy.apis.onnx import export
+    from mmdeploy.utils import get_dynamic_axes, get_onnx_config
+    build_cfg = copy.deepcopy(deploy_cfg)
+    build_cfg.backend_config = dict(type='onnxruntime')
+    task_processor = build_task_processor(model_cfg, build_cfg, 'cpu')
+    model = task_processor.build_pytorch_model(checkpoint)
+    data, inputs = task_processor.create_input(img, get_input_shape(deploy_cfg),
+                                               model.data_preprocessor)
+    onnx_cfg = get_onnx_config(deploy_cfg)
+    names = onnx_cfg['input_names'] + onnx_cfg['output_names']
+    export(model, inputs, osp.splitext(onnx_file)[0], backend=get_backend(deploy_cfg).value,
+           input_metas=dict(data_samples=data['data_samples'], mode='predict'),
+           context_info=dict(deploy_cfg=deploy_cfg), input_names=onnx_cfg['input_names'],
+           output_names=onnx_cfg['output_names'], opset_version=onnx_cfg.get('opset_version', 11),
+           dynamic_axes=get_dynamic_axes(deploy_cfg, names),
+           keep_initializers_as_inputs=onnx_cfg.get('keep_initializers_as_inputs', False),
+           optimize=onnx_cfg.get('optimize', False))
+    return onnx_file
 
 
 class BackendDetector:
