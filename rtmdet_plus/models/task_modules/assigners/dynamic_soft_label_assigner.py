@@ -174,6 +174,11 @@ def pairwise_ious(iou_calculator, boxes1: Tensor, boxes2: Tensor) -> Tensor:
     return torch.stack([iou_calculator(one, two) for one, two in zip(boxes1, boxes2)])
 
 
+def gather_rows(values: Tensor, index: Tensor) -> Tensor:
+    """(B, P, D) values, (B, N) row indices -> (B, N, D) ``values[b, index[b, n]]``."""
+    return values.gather(1, index[..., None].expand(-1, -1, values.size(-1)))
+
+
 def batched_dynamic_k_matching(cost: Tensor, ious: Tensor, num_matches_wanted: Tensor,
                                ) -> Tuple[Tensor, Tensor]:
     """:func:`dynamic_k_matching` for a padded batch, without Python loops.
@@ -308,7 +313,8 @@ class DynamicSoftLabelAssigner(BaseAssigner):
                      gt_centers: Optional[Tensor] = None) -> BatchAssignment:
         """Assign a whole batch at once; same result as :meth:`assign` image by image.
 
-        Memory is O(B x P x G): the soft-label cost never builds a (P, G, classes) tensor.
+        Memory is O(B x P x G): the soft-label cost never builds a (P, G, classes) tensor, and
+        only candidate priors (centre inside a ground truth of their image) are costed.
 
         Args:
             priors: (P, 4) cx, cy, stride_w, stride_h, shared by the batch.
@@ -333,18 +339,31 @@ class DynamicSoftLabelAssigner(BaseAssigner):
             candidates &= prior_valid
         if gt_centers is None:
             gt_centers = box_centers(gt_boxes)
-        ious = pairwise_ious(self.iou_calculator, pred_boxes, gt_boxes)
-        cost = (soft_label_cost(pred_logits, gt_labels, ious)
+        # Only candidate priors are costed: each image's candidates are gathered to the front,
+        # (B, N) slots with N the largest candidate count, slots past an image's count padded.
+        num_candidates = candidates.sum(1)                                                # (B,)
+        num_slots = int(num_candidates.max())
+        if num_slots == 0:
+            return BatchAssignment(labels_out.clone(), labels_out, pred_boxes.new_zeros(batch_size, num_priors))
+        slot_prior = torch.argsort((~candidates).to(torch.uint8), dim=1, stable=True)[:, :num_slots]
+        slot_valid = torch.arange(num_slots, device=priors.device) < num_candidates[:, None]  # (B, N)
+        slot_priors = priors[slot_prior]                                                  # (B, N, 4)
+        ious = pairwise_ious(self.iou_calculator, gather_rows(pred_boxes, slot_prior), gt_boxes)
+        cost = (soft_label_cost(gather_rows(pred_logits, slot_prior), gt_labels, ious)
                 - torch.log(ious + EPS) * self.iou_weight
-                + soft_center_prior(priors[:, :2], priors[:, 2], gt_centers, self.soft_center_radius))
-        # inf for pairs that may not match: priors outside every box, padded ground truths.
+                + soft_center_prior(slot_priors[..., :2], slot_priors[..., 2], gt_centers,
+                                    self.soft_center_radius))
+        # inf for pairs that may not match: padded slots, padded ground truths.
         inf = cost.new_tensor(float('inf'))
-        cost += torch.where(candidates, 0.0, inf)[:, :, None] + torch.where(gt_valid, 0.0, inf)[:, None, :]
+        cost += torch.where(slot_valid, 0.0, inf)[:, :, None] + torch.where(gt_valid, 0.0, inf)[:, None, :]
         # k of each ground truth from the top-k IoUs among its image's candidate priors.
-        candidate_ious = ious * candidates[:, :, None]
-        num_wanted = candidate_ious.topk(min(self.topk, ious.size(1)), dim=1).values.sum(1).int().clamp(min=1)
+        candidate_ious = ious * slot_valid[:, :, None]
+        num_wanted = candidate_ious.topk(min(self.topk, num_slots), dim=1).values.sum(1).int().clamp(min=1)
         num_wanted *= gt_valid & candidates.any(1, keepdim=True)
-        matched_gt, matched_iou = batched_dynamic_k_matching(cost, ious, num_wanted)
+        slot_gt, slot_iou = batched_dynamic_k_matching(cost, ious, num_wanted)
+        # Back from slots to priors (padded slots carry -1 / 0 onto non-candidate priors).
+        matched_gt = labels_out.clone().scatter_(1, slot_prior, slot_gt)
+        matched_iou = pred_boxes.new_zeros(batch_size, num_priors).scatter_(1, slot_prior, slot_iou)
         positive = matched_gt >= 0
         labels = torch.where(positive, gt_labels.gather(1, matched_gt.clamp(min=0)), labels_out)
         return BatchAssignment(matched_gt, labels, matched_iou)
