@@ -10,22 +10,26 @@ its peak memory is its own, and the two alternate ``--repeats`` times (medians c
   detections) on ``--infer-batch`` images;
 - training step: forward + loss + backward + AdamW update on the whole batch.
 
-Printed per setting: seconds per call and peak memory over the timed calls, above the memory in
-use before them (benchmark_train.py's measures: on the CPU the resident set's high-water mark,
-reset after the warm-up call; on CUDA max allocated), with ratios mmdet / ours (> 1 means ours
-is faster or leaner).
+Printed per setting: seconds per call and peak memory, above the memory in use before the
+timed calls, with ratios mmdet / ours (> 1 means ours is faster or leaner). Memory on CUDA is max
+allocated; on the CPU the peak of the heap in use (glibc's count of bytes handed out, sampled
+after every aten op of one more call), since the resident set (benchmark_train.py's measure, kept
+in the json as ``rss``) misses memory the allocator kept from the warm-up and hands out again.
 
     python tools/analysis_tools/benchmark_ins.py                   # tiny and s, the default grid
     python tools/analysis_tools/benchmark_ins.py --sizes tiny --batch 4 --input 320 --objects 10
 """
 import argparse
 import copy
+import ctypes
+import functools
 import itertools
 import json
 import os
 import subprocess
 import sys
 import time
+from typing import Optional
 
 from benchmark_train import (REPO, current_rss_mib, median_result, peak_rss_mib,  # same folder
                              reset_peak_rss)
@@ -40,9 +44,62 @@ MODES = ('infer', 'train')
 INFER_SCORE_THR = 0.001  # random weights score every prior near 0.01
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        'arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks', 'fsmblks', 'uordblks',
+        'fordblks', 'keepcost')]
+
+
+@functools.lru_cache(maxsize=None)
+def _mallinfo2():
+    try:
+        mallinfo2 = ctypes.CDLL('libc.so.6').mallinfo2
+    except (OSError, AttributeError):
+        return None
+    mallinfo2.restype = _MallInfo2
+    return mallinfo2
+
+
+def heap_in_use_mib() -> Optional[float]:
+    """Bytes glibc's malloc has handed out and not taken back (arena + mmapped), in MiB; None
+    without glibc's ``mallinfo2``."""
+    mallinfo2 = _mallinfo2()
+    if mallinfo2 is None:
+        return None
+    info = mallinfo2()
+    return (info.uordblks + info.hblkhd) / 2**20
+
+
+def peak_heap_mib(call) -> Optional[float]:
+    """Peak of the heap in use during ``call()`` (sampled after every aten op, backward
+    included), above the heap in use before it; None without glibc. Unlike the resident set,
+    this sees memory that the allocator had kept from earlier calls and hands out again."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    base = heap_in_use_mib()
+    if base is None:
+        return None
+
+    class HeapPeak(TorchDispatchMode):
+        peak = base
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            HeapPeak.peak = max(HeapPeak.peak, heap_in_use_mib())
+            return out
+
+    with HeapPeak():
+        call()
+    return HeapPeak.peak - base
+
+
 def timed_calls(call, steps: int, device: str) -> dict:
-    """One warm-up ``call()`` then ``steps`` timed ones: seconds per call, peak MiB above the
-    memory in use after the warm-up."""
+    """One warm-up ``call()``, ``steps`` timed ones, and on the CPU one more for the heap peak.
+
+    Returns seconds per call and peak MiB above the memory in use before the timed calls:
+    ``memory`` is CUDA max allocated, or on the CPU the heap peak of :func:`peak_heap_mib`;
+    ``rss`` the growth of the resident set's high-water mark (benchmark_train.py's measure).
+    """
     import torch
 
     def sync():
@@ -63,10 +120,10 @@ def timed_calls(call, steps: int, device: str) -> dict:
     sync()
     seconds = (time.perf_counter() - start) / steps
     if device.startswith('cuda'):
-        peak = torch.cuda.max_memory_allocated() / 2**20 - base_memory
-    else:
-        peak = max(peak_rss_mib() - base_memory, 0.0)
-    return dict(seconds=seconds, memory=peak)
+        return dict(seconds=seconds, memory=torch.cuda.max_memory_allocated() / 2**20 - base_memory)
+    rss = max(peak_rss_mib() - base_memory, 0.0)
+    heap = peak_heap_mib(call)
+    return dict(seconds=seconds, memory=rss if heap is None else heap, rss=rss)
 
 
 def measure(which: str, mode: str, size: str, batch: int, input_size: int, objects: int,
@@ -103,7 +160,7 @@ def measure(which: str, mode: str, size: str, batch: int, input_size: int, objec
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05)
     # mmdet's loss replaces the samples' BitmapMasks by tensors: a fresh copy for every step.
-    fresh_samples = [copy.deepcopy(samples) for _ in range(steps + 1)]
+    fresh_samples = [copy.deepcopy(samples) for _ in range(steps + 2)]
 
     def call():
         losses = model.loss(inputs, fresh_samples.pop())
