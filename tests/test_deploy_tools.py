@@ -68,3 +68,18 @@ def test_mmdeploy_deploy_tool(toy_model, tmp_path):
     result = run_deploy(script, toy_model, work_dir)
     assert result.returncode == 0, result.stderr[-3000:]
     check_outputs(work_dir, toy_model[2])
+
+
+def test_export_and_run_sdk_draws_the_sdk_detections(toy_model, tmp_path):
+    """What ``make demo`` calls after training: export with the ONNX Runtime config, SDK
+    inference on one image, picture saved."""
+    from rtmdet_plus.deploy import export_and_run_sdk
+    model_cfg, checkpoint, image = toy_model
+    out_file = tmp_path / 'sdk.jpg'
+    result = export_and_run_sdk(model_cfg, checkpoint, image, str(tmp_path / 'export'),
+                                out_file=str(out_file), score_thr=0.3)
+    assert (tmp_path / 'export' / 'end2end.onnx').is_file()
+    assert len(result) > 0 and (result.scores >= 0.3).any()
+    drawing, original = mmcv.imread(str(out_file)), mmcv.imread(image)
+    assert drawing.shape == original.shape
+    assert np.abs(drawing.astype(float) - original).mean() > 1.0

@@ -1,13 +1,3 @@
-# RTMDet-Ins, TensorRT fp32, static 1x3x640x640 input (shape from the test pipeline).
-_base_ = ['./_base_/base_instance-seg_static.py', './_base_/backends/tensorrt.py']
-
-backend_config = dict(
-    common_config=dict(max_workspace_size=1 << 30),
-    model_inputs=[
-        dict(
-            input_shapes=dict(
-                input=dict(
-                    min_shape=[1, 3, 640, 640],
-                    opt_shape=[1, 3, 640, 640],
-                    max_shape=[1, 3, 640, 640])))
-    ])
+# RTMDet-Ins, TensorRT fp32, static 1x3x640x640 input (shape from the test pipeline: input_shape
+# stays None so scale_factor stays right), NMS by the TRTBatchedNMS plugin.
+_base_ = ['./_base_/base_instance-seg_static.py', './_base_/tensorrt_static-640x640.py']

@@ -55,6 +55,28 @@ def sdk_library() -> ctypes.CDLL:
     return lib
 
 
+def _bgr_mat(image: np.ndarray) -> Tuple[_Mat, np.ndarray]:
+    """An ``mmdeploy_mat_t`` over an (H, W, 3) uint8 BGR image (and the array it points to,
+    which must outlive the call)."""
+    image = np.ascontiguousarray(image, dtype=np.uint8)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f'expected an (H, W, 3) BGR image, got shape {image.shape}')
+    mat = _Mat(image.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), image.shape[0],
+               image.shape[1], 3, PIXEL_FORMAT_BGR, DATA_TYPE_UINT8, None)
+    return mat, image
+
+
+def _create(create, model_path: str, device_name: str, device_id: int) -> ctypes.c_void_p:
+    """A handle from ``mmdeploy_*_create_by_path``, or RuntimeError naming the folder."""
+    handle = ctypes.c_void_p()
+    status = create(model_path.encode(), device_name.encode(), device_id, ctypes.byref(handle))
+    if status != 0:
+        raise RuntimeError(f'the MMDeploy SDK could not load the model folder {model_path} '
+                           f'(status {status}); it needs deploy.json, pipeline.json and the '
+                           'backend model written by tools/deploy.py --dump-info')
+    return handle
+
+
 class SDKDetector:
     """``mmdeploy_runtime.Detector`` with correct labels.
 
@@ -69,20 +91,11 @@ class SDKDetector:
 
     def __init__(self, model_path: str, device_name: str = 'cpu', device_id: int = 0):
         self._lib = sdk_library()
-        self._handle = ctypes.c_void_p()
-        status = self._lib.mmdeploy_detector_create_by_path(
-            model_path.encode(), device_name.encode(), device_id, ctypes.byref(self._handle))
-        if status != 0:
-            raise RuntimeError(f'the MMDeploy SDK could not load the model folder {model_path} '
-                               f'(status {status}); it needs deploy.json, pipeline.json and the '
-                               'backend model written by tools/deploy.py --dump-info')
+        self._handle = _create(self._lib.mmdeploy_detector_create_by_path, model_path,
+                               device_name, device_id)
 
     def __call__(self, image: np.ndarray) -> Tuple[np.ndarray, np.ndarray, List[np.ndarray]]:
-        image = np.ascontiguousarray(image, dtype=np.uint8)
-        if image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f'expected an (H, W, 3) BGR image, got shape {image.shape}')
-        mat = _Mat(image.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), image.shape[0],
-                   image.shape[1], 3, PIXEL_FORMAT_BGR, DATA_TYPE_UINT8, None)
+        mat, _image = _bgr_mat(image)
         results = ctypes.POINTER(_Detection)()
         counts = ctypes.POINTER(ctypes.c_int)()
         status = self._lib.mmdeploy_detector_apply(self._handle, ctypes.byref(mat), 1,
@@ -135,20 +148,11 @@ class SDKRotatedDetector:
             ctypes.POINTER(_RotatedDetection), ctypes.POINTER(ctypes.c_int)]
         lib.mmdeploy_rotated_detector_destroy.argtypes = [ctypes.c_void_p]
         self._lib = lib
-        self._handle = ctypes.c_void_p()
-        status = lib.mmdeploy_rotated_detector_create_by_path(
-            model_path.encode(), device_name.encode(), device_id, ctypes.byref(self._handle))
-        if status != 0:
-            raise RuntimeError(f'the MMDeploy SDK could not load the model folder {model_path} '
-                               f'(status {status}); it needs deploy.json, pipeline.json and the '
-                               'backend model written by tools/deploy.py --dump-info')
+        self._handle = _create(lib.mmdeploy_rotated_detector_create_by_path, model_path,
+                               device_name, device_id)
 
     def __call__(self, image: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        image = np.ascontiguousarray(image, dtype=np.uint8)
-        if image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f'expected an (H, W, 3) BGR image, got shape {image.shape}')
-        mat = _Mat(image.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), image.shape[0],
-                   image.shape[1], 3, PIXEL_FORMAT_BGR, DATA_TYPE_UINT8, None)
+        mat, _image = _bgr_mat(image)
         results = ctypes.POINTER(_RotatedDetection)()
         counts = ctypes.POINTER(ctypes.c_int)()
         status = self._lib.mmdeploy_rotated_detector_apply(

@@ -126,11 +126,11 @@ def calibrate_norms(model: nn.Module, images: torch.Tensor) -> None:
         norm.momentum = 0.1
 
 
-def write_checkpoint(cfg: Config, path: str, seed: int = 0) -> nn.Module:
+def write_checkpoint(cfg: Config, path: str, seed: int = 0, cls_bias: float = -3.0) -> nn.Module:
     """Save a perturbed checkpoint of ``cfg``'s model (mmengine layout: ``state_dict`` and
     ``meta.dataset_meta``) to ``path``; returns the model with those weights loaded."""
     model = build_model(cfg)
-    perturbed_state_dict(model, seed)
+    perturbed_state_dict(model, seed, cls_bias=cls_bias)
     classes = None
     for loader in ('test_dataloader', 'val_dataloader'):
         metainfo = cfg.get(loader, {}).get('dataset', {}).get('metainfo')
@@ -143,12 +143,12 @@ def write_checkpoint(cfg: Config, path: str, seed: int = 0) -> nn.Module:
 
 
 def toy_model_files(model_cfg: str, work_dir: str, size: int = 320, keep_ratio: bool = False,
-                    seed: int = 0, **test_cfg):
+                    seed: int = 0, cls_bias: float = -3.0, **test_cfg):
     """Write ``work_dir/model.py`` (``model_cfg`` at ``size``, see :func:`small_input_config`)
     and ``work_dir/model.pth`` (:func:`write_checkpoint`); returns the two paths."""
     cfg_path, ckpt_path = osp.join(work_dir, 'model.py'), osp.join(work_dir, 'model.pth')
     cfg = small_input_config(model_cfg, size, out_file=cfg_path, keep_ratio=keep_ratio, **test_cfg)
-    write_checkpoint(cfg, ckpt_path, seed)
+    write_checkpoint(cfg, ckpt_path, seed, cls_bias=cls_bias)
     return cfg_path, ckpt_path
 
 
