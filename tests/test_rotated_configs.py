@@ -32,6 +32,9 @@ SIZE_CONFIGS = [(size, f'rotated_rtmdet_{size}-3x-dota{ms}.py')
                 for size in SIZES for ms in ('', '_ms')]
 ALL_CONFIGS = [name for _, name in SIZE_CONFIGS] + [
     'rotated_rtmdet_l-coco_pretrain-3x-dota_ms.py', 'rotated_rtmdet_l-100e-aug-dota.py']
+# Reduced configs for the generated rotated shapes dataset (tests/test_rotated_learning.py).
+RSHAPES_CONFIGS = ['rotated_rtmdet_tiny_1xb8-12e_rshapes.py',
+                   'rotated_rtmdet_tiny_1xb8-30e_rshapes.py']
 # Registered by the DOTA data work (datasets/evaluation); not required to exist yet.
 DOTA_TYPES = {'DOTADataset', 'DOTAMetric', 'ConvertBoxType', 'RandomRotate'}
 
@@ -55,7 +58,7 @@ def build_model(name: str):
 
 
 def test_every_config_file_is_listed():
-    assert sorted(p.name for p in CONFIGS.glob('*.py')) == sorted(ALL_CONFIGS)
+    assert sorted(p.name for p in CONFIGS.glob('*.py')) == sorted(ALL_CONFIGS + RSHAPES_CONFIGS)
 
 
 @pytest.mark.parametrize('name', ALL_CONFIGS)
@@ -133,7 +136,7 @@ def test_variants():
     assert aug.train_cfg.val_interval == 20
 
 
-@pytest.mark.parametrize('name', ALL_CONFIGS)
+@pytest.mark.parametrize('name', ALL_CONFIGS + RSHAPES_CONFIGS)
 def test_component_types_resolve_in_our_scope(name):
     """Every type resolves in the rtmdet_plus scope, except the DOTA data types, which must be
     rtmdet_plus's own once registered."""

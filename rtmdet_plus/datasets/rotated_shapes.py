@@ -36,7 +36,8 @@ _SCALE = 1 << _SHIFT
 
 @dataclass(frozen=True)
 class RotatedShapesConfig:
-    """What to generate; ``long_side_range`` is the long side as a fraction of the image side."""
+    """What to generate; ``long_side_range`` is the long side as a fraction of the image side,
+    ``classes`` a subset of :data:`ROTATED_SHAPE_CLASSES` (drawn with equal chances)."""
     img_size: int = 256
     num_train: int = 200
     num_val: int = 50
@@ -44,8 +45,14 @@ class RotatedShapesConfig:
     long_side_range: Tuple[float, float] = (0.18, 0.4)
     aspect_range: Tuple[float, float] = (1.6, 3.5)
     seed: int = 0
+    classes: Tuple[str, ...] = ROTATED_SHAPE_CLASSES
 
     def __post_init__(self):
+        object.__setattr__(self, 'classes', tuple(self.classes))
+        unknown = [name for name in self.classes if name not in ROTATED_SHAPE_CLASSES]
+        if unknown or not self.classes:
+            raise ValueError(f'classes={self.classes!r}: choose one or more of '
+                             f'{ROTATED_SHAPE_CLASSES}')
         low, high = self.objects_per_image
         if not 0 <= low <= high:
             raise ValueError(f'objects_per_image={self.objects_per_image!r}: need 0 <= min <= max')
@@ -142,7 +149,7 @@ def _place_shapes(rng: np.random.Generator, config: RotatedShapesConfig) -> List
             long_side = rng.uniform(*config.long_side_range) * size
             short_side = long_side / rng.uniform(*config.aspect_range)
             shape = RotatedShape(
-                class_name=ROTATED_SHAPE_CLASSES[int(rng.integers(len(ROTATED_SHAPE_CLASSES)))],
+                class_name=config.classes[int(rng.integers(len(config.classes)))],
                 cx=0.0, cy=0.0, w=long_side, h=short_side, angle=rng.uniform(-math.pi, math.pi))
             radius = shape.half_diagonal
             if 2 * radius + 2 >= size:

@@ -1,0 +1,62 @@
+"""RTMDet-R tiny learns rotated boxes: trained from scratch on the generated rotated shapes
+dataset (DOTA format) through mmengine's Runner, evaluated with DOTAMetric (VOC mAP at rotated
+IoU 0.5) on its val split. Under `make test`: 12 epochs must give a clearly learnt detector;
+`make test-slow` adds the full bar, DOTA mAP@0.5 >= 0.6 after 30 epochs."""
+import time
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from rtmdet_plus.datasets import RotatedShapesConfig, generate_rotated_shapes_dataset
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / 'configs' / 'rotated_rtmdet'
+QUICK_CONFIG = CONFIGS / 'rotated_rtmdet_tiny_1xb8-12e_rshapes.py'
+QUICK_MAP50 = 0.3
+FULL_CONFIG = CONFIGS / 'rotated_rtmdet_tiny_1xb8-30e_rshapes.py'
+MIN_MAP50 = 0.6
+
+
+def train_on_rotated_shapes(config: Path, work: Path, options=None):
+    """Generate the config's dataset under ``work``, train, validate at the end.
+
+    Returns (DOTA mAP@0.5 after the last epoch, iterations, minutes)."""
+    cfg = Config.fromfile(config)
+    if options:
+        cfg.merge_from_dict(options)
+    data_root = f'{work / "rotated_shapes"}/'
+    generate_rotated_shapes_dataset(data_root, RotatedShapesConfig(**cfg.rotated_shapes_dataset))
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = data_root
+    cfg.work_dir = str(work / 'work')
+    start = time.perf_counter()
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    minutes = (time.perf_counter() - start) / 60
+    assert runner.iter == cfg.train_cfg.max_epochs * len(runner.train_dataloader)
+    return runner.message_hub.get_scalar('val/dota/mAP').current(), runner.iter, minutes
+
+
+def check(config: Path, tmp_path, capsys, bar: float) -> None:
+    map50, iters, minutes = train_on_rotated_shapes(config, tmp_path)
+    with capsys.disabled():
+        print(f'\n[rotated learning] {config.name}: {iters} iterations in {minutes:.1f} min, '
+              f'val DOTA mAP@0.5 {map50:.3f}; need >= {bar}')
+    assert map50 >= bar
+
+
+def test_rotated_rtmdet_tiny_learns_in_twelve_epochs(tmp_path, capsys):
+    """Learning within `make test`'s budget: 12 epochs (600 iterations) take an untrained
+    RTMDet-R tiny (mAP ~0) to a detector that has clearly learnt rotated boxes (measured
+    0.674 and 0.567 with randomness seeds 0 and 1; runs spread widely at this length, so the
+    bar sits at about half the lower run)."""
+    check(QUICK_CONFIG, tmp_path, capsys, QUICK_MAP50)
+
+
+@pytest.mark.slow
+def test_rotated_rtmdet_tiny_reaches_map50_on_rotated_shapes(tmp_path, capsys):
+    """The full bar: DOTA mAP@0.5 >= 0.6 after 30 epochs (1500 iterations, measured
+    measurement in progress). Slow: `make test-slow`."""
+    check(FULL_CONFIG, tmp_path, capsys, MIN_MAP50)
