@@ -12,7 +12,7 @@ pytest.importorskip('onnxruntime')
 
 from rtmdet_plus.apis import inference_detector, init_detector  # noqa: E402
 from rtmdet_plus.deploy import BackendDetector, export_model, sdk_predict  # noqa: E402
-from rtmdet_plus.deploy.compare import match_detections  # noqa: E402
+from rtmdet_plus.deploy.compare import detection_disagreements  # noqa: E402
 from rtmdet_plus.deploy.toy_models import toy_model_files, write_test_image  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,17 +49,8 @@ def image(request, exported):
 
 
 def assert_same_detections(reference, other, what: str):
-    """The ``TOP_K`` best reference detections (at least score 0.05) are all found in
-    ``other`` (IoU >= 0.99, score within 1e-3) and ``other`` has no others above them."""
-    scores = reference.scores.sort(descending=True).values
-    floor = max(0.05, float(scores[min(TOP_K, len(scores)) - 1])) if len(scores) else 0.05
-    stats = match_detections(reference, other, floor)
-    assert stats['compared'] >= 10, f'too few detections to compare: {stats}'
-    assert stats['matched'] == stats['compared'], f'{what}: unmatched detections {stats}'
-    assert stats['unmatched_other'] == 0, f'{what}: extra detections {stats}'
-    assert stats['min_iou'] >= 0.99, f'{what}: {stats}'
-    assert stats['max_score_diff'] <= 1e-3, f'{what}: {stats}'
-    return stats
+    stats, problems = detection_disagreements(reference, other, top_k=TOP_K)
+    assert not problems, f'{what}: {problems} {stats}'
 
 
 def test_graph_has_nms_and_static_input(exported):
