@@ -1,6 +1,7 @@
 """RTMDet-tiny learns: trained from scratch on the generated shapes dataset through mmengine's
-Runner and evaluated with pycocotools on the val split. Under `make test`: 4 epochs must give a
-clearly learnt detector; `make test-slow` adds the full bar, COCO bbox mAP >= 0.5 after 20 epochs."""
+Runner and evaluated with pycocotools on the val split. Under `make test`: COCO bbox mAP >= 0.5
+after the 160-pixel shapes schedule (a few minutes); `make test-slow` adds the same bar for the
+longer `make demo` schedule (192 pixels, 4 classes)."""
 import os
 import re
 import subprocess
@@ -17,10 +18,8 @@ from rtmdet_plus.datasets.shapes import ShapesConfig, generate_shapes_dataset, u
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPES_CONFIG = REPO / 'configs' / 'rtmdet' / 'rtmdet_tiny_1xb4-20e_shapes.py'
+LEARNING_CONFIG = REPO / 'configs' / 'rtmdet' / 'rtmdet_tiny_1xb8-24e_shapes.py'
 MIN_BBOX_MAP = 0.5
-QUICK_CONFIG = REPO / 'configs' / 'rtmdet' / 'rtmdet_tiny_1xb4-12e_shapes.py'
-QUICK_BBOX_MAP = 0.03
-QUICK_BBOX_MAP50 = 0.1
 
 
 def train_on_shapes(config: Path, tmp_path, max_epochs=None):
@@ -54,23 +53,22 @@ def report(capsys, name, result, bar):
               f'val bbox mAP {bbox_map:.3f} (mAP@0.5 {bbox_map50:.3f}); need >= {bar}')
 
 
-@pytest.mark.slow
 def test_rtmdet_tiny_reaches_half_map_on_shapes(tmp_path, capsys):
-    """The full bar: COCO bbox mAP >= 0.5 after the 20-epoch shapes schedule (2000 iterations,
-    measured 0.605; about 6-10 minutes on 2 cores). Slow: `make test-slow`."""
-    result = train_on_shapes(SHAPES_CONFIG, tmp_path)
-    report(capsys, SHAPES_CONFIG.name, result, MIN_BBOX_MAP)
+    """The bar of the foundation issue under `make test`: COCO bbox mAP >= 0.5 on the val split
+    after 24 epochs (1200 iterations) of the 160-pixel, 3-class schedule (measured 0.58;
+    about 4 minutes on 2 idle cores)."""
+    result = train_on_shapes(LEARNING_CONFIG, tmp_path)
+    report(capsys, LEARNING_CONFIG.name, result, MIN_BBOX_MAP)
     assert result[0] >= MIN_BBOX_MAP
 
 
-def test_rtmdet_tiny_learns_in_four_epochs(tmp_path, capsys):
-    """Learning within `make test`'s budget: 4 epochs (400 iterations) of the 12-epoch shapes
-    schedule take an untrained RTMDet-tiny (mAP ~0) to a detector that has clearly learnt
-    (measured in two runs: mAP 0.25 / mAP@0.5 0.40 and 0.10 / 0.22: the spread between runs is
-    large at this point of the schedule, so the bars sit at half the lower run)."""
-    result = train_on_shapes(QUICK_CONFIG, tmp_path, max_epochs=4)
-    report(capsys, QUICK_CONFIG.name + ' (4 epochs)', result, QUICK_BBOX_MAP)
-    assert result[0] >= QUICK_BBOX_MAP and result[1] >= QUICK_BBOX_MAP50
+@pytest.mark.slow
+def test_demo_schedule_reaches_half_map_on_shapes(tmp_path, capsys):
+    """The `make demo` schedule (192 pixels, 4 classes, 20 epochs, 2000 iterations, measured
+    0.605; about 10 minutes on 2 cores) reaches the same bar. Slow: `make test-slow`."""
+    result = train_on_shapes(SHAPES_CONFIG, tmp_path)
+    report(capsys, SHAPES_CONFIG.name, result, MIN_BBOX_MAP)
+    assert result[0] >= MIN_BBOX_MAP
 
 
 def test_demo_runs_end_to_end_on_a_tiny_schedule(tmp_path):

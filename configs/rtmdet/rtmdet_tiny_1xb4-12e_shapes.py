@@ -1,7 +1,7 @@
 # RTMDet-tiny trained from scratch on the generated shapes dataset, on the CPU, in minutes.
-# tests/test_learning.py trains 4 epochs of it under `make test` (a quick learning check);
-# tools/demo.py and the slow learning test use the longer rtmdet_tiny_1xb4-20e_shapes.py,
-# which inherits this one.
+# It is the base of the shapes recipes: tools/demo.py and the slow learning test use the longer
+# rtmdet_tiny_1xb4-20e_shapes.py, the learning test under `make test` the 160-pixel
+# rtmdet_tiny_1xb8-24e_shapes.py.
 #
 # Dataset: 400 train / 100 val images of 192x192, 1-5 filled shapes of 4 classes on textured
 # backgrounds, overlapping (see rtmdet_plus/datasets/shapes.py). ``shapes_dataset`` holds the
