@@ -10,7 +10,7 @@ from mmdeploy.mmcv.ops.nms_rotated import ONNXNMSRotatedOp, select_rnms_index
 from mmengine.config import ConfigDict
 from torch import Tensor
 
-from .rtmdet_head import candidate_scores, flat_outputs, nms_settings
+from .rtmdet_head import drop_small_boxes, flat_outputs, nms_settings
 
 
 @FUNCTION_REWRITER.register_rewriter(
@@ -32,11 +32,11 @@ def rtmdet_plus_rotated_rtmdet_head__predict_by_feat(self,
     priors, scores, box_preds = flat_outputs(self, cls_scores,
                                              self._box_maps(bbox_preds, angle_preds))
     boxes = self._decode_boxes(priors[:, :2], box_preds)
-    scores = candidate_scores(scores, cls_scores, boxes[..., 2:4], cfg, ctx.cfg)
+    scores = drop_small_boxes(scores, boxes[..., 2:4], cfg)
     if not with_nms:
         return boxes, scores
     return multiclass_nms(boxes, scores, nms_type='nms_rotated',
-                          **nms_settings(self, cfg, priors.shape[0], ctx.cfg, rotated=True))
+                          **nms_settings(self, cfg, priors.shape[0], ctx.cfg))
 
 
 class _TracedNMSRotated(ONNXNMSRotatedOp):

@@ -3,11 +3,10 @@
 The graph keeps what the PyTorch head computes: sigmoid class scores of every (prior, class),
 boxes decoded from the side distances and clipped to the input (static shapes), then class-aware
 NMS (``multiclass_nms``: ONNX ``NonMaxSuppression`` for ONNX Runtime, the TRTBatchedNMS plugin
-for TensorRT) with the model's ``test_cfg`` thresholds. For static ONNX Runtime graphs the
-candidates are the head's own: per level the ``nms_pre`` best (prior, class) pairs, the others'
-scores zeroed (below every threshold, so NMS skips them); elsewhere MMDeploy's pre-NMS top-k
-over each prior's best class score stands in (the two agree above the low-score tail). Boxes at
-most ``min_bbox_size`` wide or high get score 0, as the head drops them before NMS.
+for TensorRT) with the model's ``test_cfg`` thresholds. MMDeploy's pre-NMS top-k is over the
+best class score of each prior instead of the head's per-level top-k over (prior, class) pairs;
+the two agree on every detection above the low-score tail. Boxes at most ``min_bbox_size`` wide
+or high get score 0, as the head drops them before NMS.
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -15,51 +14,24 @@ from mmdeploy.codebase.mmdet.deploy import get_post_processing_params
 from mmdeploy.codebase.mmdet.deploy.utils import clip_bboxes
 from mmdeploy.core import FUNCTION_REWRITER
 from mmdeploy.mmcv.ops import multiclass_nms
-from mmdeploy.utils import Backend, get_backend, is_dynamic_shape
+from mmdeploy.utils import is_dynamic_shape
 from mmengine.config import ConfigDict
 from torch import Tensor
 
 import torch
 
 
-def selects_like_the_head(deploy_cfg) -> bool:
-    """Whether the graph keeps the head's per-level top-k candidates (static ONNX Runtime)."""
-    return get_backend(deploy_cfg) == Backend.ONNXRUNTIME and not is_dynamic_shape(deploy_cfg)
-
-
-def keep_level_topk(scores: Tensor, level_sizes: Sequence[int], nms_pre: int) -> Tensor:
-    """(B, P, C) scores with all but the ``nms_pre`` best (prior, class) pairs of each level
-    set to 0 (levels of ``level_sizes`` priors, finest first), as the head's candidates."""
-    if nms_pre <= 0:
-        return scores
-    kept, start = [], 0
-    for size in level_sizes:
-        level = scores[:, start:start + size]
-        start += size
-        flat = level.reshape(level.shape[0], -1)
-        if flat.shape[1] > nms_pre:
-            top = flat.topk(nms_pre, dim=1).indices
-            flat = torch.zeros_like(flat).scatter(1, top, flat.gather(1, top))
-        kept.append(flat.reshape(level.shape))
-    return torch.cat(kept, dim=1)
-
-
-def nms_settings(head, cfg: Optional[ConfigDict], num_priors: int, deploy_cfg,
-                 rotated: bool = False) -> dict:
+def nms_settings(head, cfg: Optional[ConfigDict], num_priors: int, deploy_cfg) -> dict:
     """Keyword arguments of ``multiclass_nms`` from the head's ``test_cfg`` (first) and the
     deploy config's ``codebase_config.post_processing`` (where ``test_cfg`` says nothing).
 
-    No ``pre_top_k`` where the head's own candidates are kept (:func:`selects_like_the_head`),
-    except for ``rotated`` NMS (``mmdeploy::NMSRotated`` compares every pair of its input boxes,
-    whatever their score); otherwise it is capped at ``num_priors`` for static shapes (a small
-    input has fewer priors than MMDeploy's default 5000, and ONNX TopK cannot take more).
+    ``pre_top_k`` is capped at ``num_priors`` for static shapes (a small input has fewer priors
+    than MMDeploy's default 5000, and ONNX TopK cannot take more than there are).
     """
     cfg = head.test_cfg if cfg is None else cfg
     post = get_post_processing_params(deploy_cfg)
     pre_top_k = post.get('pre_top_k', -1)
-    if selects_like_the_head(deploy_cfg) and not rotated:
-        pre_top_k = -1
-    elif pre_top_k > 0 and not is_dynamic_shape(deploy_cfg):
+    if pre_top_k > 0 and not is_dynamic_shape(deploy_cfg):
         pre_top_k = min(pre_top_k, num_priors)
     keep_top_k = cfg.get('max_per_img', post.keep_top_k)
     return dict(
@@ -80,16 +52,6 @@ def flat_outputs(head, cls_scores: Sequence[Tensor], box_maps: Sequence[Tensor]
     scores = head._flatten_levels(cls_scores, head.cls_out_channels).sigmoid()
     box_preds = head._flatten_levels(box_maps, head.box_pred_channels)
     return priors, scores, box_preds
-
-
-def candidate_scores(scores: Tensor, cls_scores: Sequence[Tensor], sizes: Tensor,
-                     cfg: ConfigDict, deploy_cfg) -> Tensor:
-    """(B, P, C) scores of the NMS candidates: the head's per-level top-k (static ONNX
-    Runtime graphs) and no box at most ``min_bbox_size`` wide or high; others 0."""
-    if selects_like_the_head(deploy_cfg):
-        level_sizes = [score.shape[-2] * score.shape[-1] for score in cls_scores]
-        scores = keep_level_topk(scores, level_sizes, cfg.get('nms_pre', -1))
-    return drop_small_boxes(scores, sizes, cfg)
 
 
 def drop_small_boxes(scores: Tensor, sizes: Tensor, cfg: ConfigDict) -> Tensor:
@@ -132,7 +94,7 @@ def rtmdet_plus_rtmdet_head__predict_by_feat(self,
     priors, scores, box_preds = flat_outputs(self, cls_scores, bbox_preds)
     boxes = decode_clipped(self, priors, box_preds, batch_img_metas)
     cfg = self.test_cfg if cfg is None else cfg
-    scores = candidate_scores(scores, cls_scores, boxes[..., 2:] - boxes[..., :2], cfg, ctx.cfg)
+    scores = drop_small_boxes(scores, boxes[..., 2:] - boxes[..., :2], cfg)
     if not with_nms:
         return boxes, scores
     return multiclass_nms(boxes, scores, nms_type=cfg.nms.get('type', 'nms'),

@@ -16,7 +16,7 @@ from mmengine.config import ConfigDict
 from torch import Tensor
 
 from rtmdet_plus.models.dense_heads.rtmdet_ins_head import COORD_NORM_STRIDES
-from .rtmdet_head import candidate_scores, decode_clipped, flat_outputs, nms_settings
+from .rtmdet_head import decode_clipped, drop_small_boxes, flat_outputs, nms_settings
 
 
 def batched_mask_logits(head, prototypes: Tensor, kernels: Tensor, priors: Tensor) -> Tensor:
@@ -71,7 +71,7 @@ def rtmdet_plus_rtmdet_ins_head__predict_by_feat(self,
     cfg = self.test_cfg if cfg is None else cfg
     priors, scores, box_preds = flat_outputs(self, cls_scores, bbox_preds)
     boxes = decode_clipped(self, priors, box_preds, batch_img_metas)
-    scores = candidate_scores(scores, cls_scores, boxes[..., 2:] - boxes[..., :2], cfg, ctx.cfg)
+    scores = drop_small_boxes(scores, boxes[..., 2:] - boxes[..., :2], cfg)
     flat_kernels = self._flatten_levels(kernel_preds, self.num_gen_params)
     dets, labels, keep = multiclass_nms(boxes, scores, output_index=True,
                                         **nms_settings(self, cfg, priors.shape[0], ctx.cfg))
