@@ -57,6 +57,7 @@ def test_rotated_rtmdet_tiny_learns_in_twelve_epochs(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_rotated_rtmdet_tiny_reaches_map50_on_rotated_shapes(tmp_path, capsys):
-    """The full bar: DOTA mAP@0.5 >= 0.6 after 30 epochs (1500 iterations, measured
-    measurement in progress). Slow: `make test-slow`."""
+    """The full bar: DOTA mAP@0.5 >= 0.6 after 30 epochs (1500 iterations, measured 0.943 with
+    randomness seed 1; about 22 minutes on one thread of a loaded 2-core machine). Slow:
+    `make test-slow`."""
     check(FULL_CONFIG, tmp_path, capsys, MIN_MAP50)

@@ -1,6 +1,7 @@
 # The slow learning test's recipe: rotated_rtmdet_tiny_1xb8-12e_rshapes.py (same dataset, model
 # and optimiser) trained for 30 epochs (1500 iterations), with the val DOTA mAP@0.5 reported
-# every 5 epochs. Measured: see tests/test_rotated_learning.py.
+# every 5 epochs. Measured (randomness seed 1, one thread, 21.9 min on a loaded 2-core machine):
+# 0.301, 0.545, 0.625, 0.833, 0.929, 0.943 after 5, 10, ..., 30 epochs.
 _base_ = './rotated_rtmdet_tiny_1xb8-12e_rshapes.py'
 
 max_epochs = 30
