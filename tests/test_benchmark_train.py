@@ -33,4 +33,7 @@ def test_benchmark_train_knobs_prints_amp_and_channels_last_ratios():
     cells = [cell.strip() for cell in rows[0].strip('|').split('|')]
     plain, amp, channels_last = float(cells[4]), float(cells[5]), float(cells[7])
     assert min(plain, amp, channels_last) > 0
-    assert cells[6] == f'{plain / amp:.2f}x' and cells[8] == f'{plain / channels_last:.2f}x'
+    for printed, faster in ((cells[6], amp), (cells[8], channels_last)):
+        # times are printed to 3 decimals, ratios to 2: the ratio lies within their rounding
+        low, high = (plain - 5e-4) / (faster + 5e-4) - 5e-3, (plain + 5e-4) / (faster - 5e-4) + 5e-3
+        assert printed.endswith('x') and low <= float(printed[:-1]) <= high

@@ -21,18 +21,11 @@ in the json as ``rss``) misses memory the allocator kept from the warm-up and ha
 """
 import argparse
 import copy
-import ctypes
-import functools
 import itertools
 import json
 import os
-import subprocess
-import sys
-import time
-from typing import Optional
 
-from benchmark_train import (REPO, current_rss_mib, median_result, peak_rss_mib,  # same folder
-                             reset_peak_rss)
+from rtmdet_plus.testing.benchmarking import median_result, run_worker as _run_worker, timed_calls
 
 CONFIGS = {
     'tiny': 'rtmdet/rtmdet-ins_tiny_8xb32-300e_coco.py',
@@ -42,88 +35,6 @@ CONFIGS = {
 }
 MODES = ('infer', 'train')
 INFER_SCORE_THR = 0.001  # random weights score every prior near 0.01
-
-
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in (
-        'arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks', 'fsmblks', 'uordblks',
-        'fordblks', 'keepcost')]
-
-
-@functools.lru_cache(maxsize=None)
-def _mallinfo2():
-    try:
-        mallinfo2 = ctypes.CDLL('libc.so.6').mallinfo2
-    except (OSError, AttributeError):
-        return None
-    mallinfo2.restype = _MallInfo2
-    return mallinfo2
-
-
-def heap_in_use_mib() -> Optional[float]:
-    """Bytes glibc's malloc has handed out and not taken back (arena + mmapped), in MiB; None
-    without glibc's ``mallinfo2``."""
-    mallinfo2 = _mallinfo2()
-    if mallinfo2 is None:
-        return None
-    info = mallinfo2()
-    return (info.uordblks + info.hblkhd) / 2**20
-
-
-def peak_heap_mib(call) -> Optional[float]:
-    """Peak of the heap in use during ``call()`` (sampled after every aten op, backward
-    included), above the heap in use before it; None without glibc. Unlike the resident set,
-    this sees memory that the allocator had kept from earlier calls and hands out again."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    base = heap_in_use_mib()
-    if base is None:
-        return None
-
-    class HeapPeak(TorchDispatchMode):
-        peak = base
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            out = func(*args, **(kwargs or {}))
-            HeapPeak.peak = max(HeapPeak.peak, heap_in_use_mib())
-            return out
-
-    with HeapPeak():
-        call()
-    return HeapPeak.peak - base
-
-
-def timed_calls(call, steps: int, device: str) -> dict:
-    """One warm-up ``call()``, ``steps`` timed ones, and on the CPU one more for the heap peak.
-
-    Returns seconds per call and peak MiB above the memory in use before the timed calls:
-    ``memory`` is CUDA max allocated, or on the CPU the heap peak of :func:`peak_heap_mib`;
-    ``rss`` the growth of the resident set's high-water mark (benchmark_train.py's measure).
-    """
-    import torch
-
-    def sync():
-        if device.startswith('cuda'):
-            torch.cuda.synchronize()
-
-    call()
-    sync()
-    if device.startswith('cuda'):
-        torch.cuda.reset_peak_memory_stats()
-        base_memory = torch.cuda.memory_allocated() / 2**20
-    else:
-        reset_peak_rss()  # the high-water mark of building the models does not count
-        base_memory = current_rss_mib()
-    start = time.perf_counter()
-    for _ in range(steps):
-        call()
-    sync()
-    seconds = (time.perf_counter() - start) / steps
-    if device.startswith('cuda'):
-        return dict(seconds=seconds, memory=torch.cuda.max_memory_allocated() / 2**20 - base_memory)
-    rss = max(peak_rss_mib() - base_memory, 0.0)
-    heap = peak_heap_mib(call)
-    return dict(seconds=seconds, memory=rss if heap is None else heap, rss=rss)
 
 
 def measure(which: str, mode: str, size: str, batch: int, input_size: int, objects: int,
@@ -173,11 +84,7 @@ def measure(which: str, mode: str, size: str, batch: int, input_size: int, objec
 
 
 def run_worker(args: list, device: str) -> dict:
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), '--device', device,
-                          '--worker', *args], capture_output=True, text=True, cwd=REPO)
-    if out.returncode != 0:
-        raise RuntimeError(f'benchmark worker {args} failed:\n{out.stderr[-3000:]}')
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _run_worker(__file__, args, device)
 
 
 def ratio(reference: float, ours: float, floor: float) -> str:

@@ -5,10 +5,10 @@ same weights and the same synthetic batch; each is measured in a fresh subproces
 memory is its own, and the two alternate (mmdet, ours, mmdet, ours, ...) ``--repeats`` times so
 that a slower phase of a shared machine hits both alike; the medians are compared. A step is
 forward + loss + backward + AdamW update. Printed per setting: time per step, assignment time
-(the assigner's calls within a step) and the steps' peak memory (CPU: the resident set's high-water
-mark over the timed steps, reset after the warm-up step, above the resident set before them;
-CUDA: max allocated above the allocation before them), with ratios
-mmdet / ours (> 1 means ours is faster or leaner).
+(the assigner's calls within a step) and a step's peak memory above the memory in use before it
+(CPU: the peak of the heap in use, glibc's count of bytes handed out, sampled after every aten op
+of one more step; the resident set's growth is kept in the json as ``rss``; CUDA: max
+allocated), with ratios mmdet / ours (> 1 means ours is faster or leaner).
 
     python tools/analysis_tools/benchmark_train.py                       # the full grid
     python tools/analysis_tools/benchmark_train.py --sizes tiny --batch 8 --input 320 --objects 100
@@ -17,11 +17,11 @@ import argparse
 import itertools
 import json
 import os
-import resource
-import statistics
-import subprocess
-import sys
 import time
+
+# current_rss_mib, peak_rss_mib: imported by the other benchmark scripts of this folder
+from rtmdet_plus.testing.benchmarking import (REPO, current_rss_mib, median_result,  # noqa: F401
+                                              peak_rss_mib, run_worker as _run_worker, timed_calls)
 
 CONFIGS = {
     'tiny': 'rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
@@ -29,34 +29,6 @@ CONFIGS = {
     'm': 'rtmdet/rtmdet_m_8xb32-300e_coco.py',
     'l': 'rtmdet/rtmdet_l_8xb32-300e_coco.py',
 }
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def current_rss_mib() -> float:
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
-
-
-def reset_peak_rss() -> bool:
-    """Reset the kernel's resident-set high-water mark (VmHWM); False where not allowed."""
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        return True
-    except OSError:
-        return False
-
-
-def peak_rss_mib() -> float:
-    """VmHWM of this process in MiB (since the last reset), else the lifetime maximum."""
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('VmHWM:'):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(which: str, size: str, batch: int, input_size: int, objects: int, steps: int,
@@ -110,38 +82,19 @@ def measure(which: str, size: str, batch: int, input_size: int, objects: int, st
         total.backward()
         optimizer.step()
 
-    step()  # warm-up: allocates the optimizer state and caches
-    sync()
-    if device.startswith('cuda'):
-        torch.cuda.reset_peak_memory_stats()
-        base_memory = torch.cuda.memory_allocated() / 2**20
-    else:
-        reset_peak_rss()
-        base_memory = current_rss_mib()
-    assign_time[0] = 0.0
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    sync()
-    step_time = (time.perf_counter() - start) / steps
-    if device.startswith('cuda'):
-        peak = torch.cuda.max_memory_allocated() / 2**20 - base_memory
-    else:
-        peak = max(peak_rss_mib() - base_memory, 0.0)
-    return dict(step=step_time, assign=assign_time[0] / steps, memory=peak)
+    def reset_assign_time():
+        assign_time[0] = 0.0
+
+    def stop_assign_time():  # the heap-peak call after the timed steps is not counted
+        assign_time.append(assign_time[0])
+
+    result = timed_calls(step, steps, device, on_start=reset_assign_time, on_stop=stop_assign_time)
+    return dict(step=result['seconds'], assign=assign_time[1] / steps, memory=result['memory'],
+                rss=result.get('rss', result['memory']))
 
 
 def run_worker(args: list, device: str) -> dict:
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), '--device', device, '--worker', *args],
-                         capture_output=True, text=True, cwd=REPO)
-    if out.returncode != 0:
-        raise RuntimeError(f'benchmark worker {args} failed:\n{out.stderr[-3000:]}')
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def median_result(results: list) -> dict:
-    """Per-key median of several measurements of one model."""
-    return {key: statistics.median(r[key] for r in results) for key in results[0]}
+    return _run_worker(__file__, args, device)
 
 
 def compare_knobs(args) -> None:
@@ -192,13 +145,13 @@ def main() -> None:
     print(f'# RTMDet training step, mmdet 3.3.0 vs rtmdet_plus; device {args.device}, '
           f'{os.cpu_count()} CPUs, torch {torch.__version__}, {threads} threads, {args.steps} timed steps, '
           f'median of {args.repeats} alternating runs per model')
+    if args.knobs:
+        return compare_knobs(args)
     header = ('| model | batch | input | objects | step mmdet (s) | step ours (s) | step ratio '
               '| assign mmdet (s) | assign ours (s) | assign ratio | peak mem mmdet (MiB) '
               '| peak mem ours (MiB) | memory ratio |')
     print(header)
     print('|' + '---|' * (header.count('|') - 1))
-    if args.knobs:
-        return compare_knobs(args)
     rows = []
     for size, batch, input_size, objects in itertools.product(args.sizes, args.batch, args.input, args.objects):
         setting = [size, str(batch), str(input_size), str(objects), str(args.steps)]

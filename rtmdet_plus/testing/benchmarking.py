@@ -1,0 +1,147 @@
+"""Measuring helpers shared by the benchmark scripts in tools/analysis_tools/: time per call and
+peak memory of one model in a worker process, and medians over alternating runs."""
+import ctypes
+import functools
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from typing import Callable, Optional
+
+from .mmdet_oracle import REPO
+
+
+def current_rss_mib() -> float:
+    """Resident set of this process now, in MiB."""
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
+
+
+def reset_peak_rss() -> bool:
+    """Reset the kernel's resident-set high-water mark (VmHWM); False where not allowed."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_mib() -> float:
+    """VmHWM of this process in MiB (since the last reset), else the lifetime maximum."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        'arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks', 'fsmblks', 'uordblks',
+        'fordblks', 'keepcost')]
+
+
+@functools.lru_cache(maxsize=None)
+def _mallinfo2():
+    try:
+        mallinfo2 = ctypes.CDLL('libc.so.6').mallinfo2
+    except (OSError, AttributeError):
+        return None
+    mallinfo2.restype = _MallInfo2
+    return mallinfo2
+
+
+def heap_in_use_mib() -> Optional[float]:
+    """Bytes glibc's malloc has handed out and not taken back (arena + mmapped), in MiB; None
+    without glibc's ``mallinfo2``."""
+    mallinfo2 = _mallinfo2()
+    if mallinfo2 is None:
+        return None
+    info = mallinfo2()
+    return (info.uordblks + info.hblkhd) / 2**20
+
+
+def peak_heap_mib(call: Callable[[], object]) -> Optional[float]:
+    """Peak of the heap in use during ``call()`` (sampled after every aten op, backward
+    included), above the heap in use before it; None without glibc. Unlike the resident set,
+    this sees memory that the allocator had kept from earlier calls and hands out again."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    base = heap_in_use_mib()
+    if base is None:
+        return None
+
+    class HeapPeak(TorchDispatchMode):
+        peak = base
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            HeapPeak.peak = max(HeapPeak.peak, heap_in_use_mib())
+            return out
+
+    with HeapPeak():
+        call()
+    return HeapPeak.peak - base
+
+
+def timed_calls(call: Callable[[], object], steps: int, device: str,
+                on_start: Optional[Callable[[], None]] = None,
+                on_stop: Optional[Callable[[], None]] = None) -> dict:
+    """One warm-up ``call()``, ``steps`` timed ones, and on the CPU one more for the heap peak.
+
+    ``on_start`` / ``on_stop`` run right before and after the timed calls (e.g. to count what
+    happens inside them only). Returns ``seconds`` per call and ``memory``, the peak MiB above
+    the memory in use before the timed calls: CUDA max allocated, or on the CPU the heap peak of
+    :func:`peak_heap_mib`; ``rss`` is the growth of the resident set's high-water mark.
+    """
+    import torch
+
+    def sync():
+        if device.startswith('cuda'):
+            torch.cuda.synchronize()
+
+    call()
+    sync()
+    if device.startswith('cuda'):
+        torch.cuda.reset_peak_memory_stats()
+        base_memory = torch.cuda.memory_allocated() / 2**20
+    else:
+        reset_peak_rss()  # the high-water mark of building the models does not count
+        base_memory = current_rss_mib()
+    if on_start is not None:
+        on_start()
+    start = time.perf_counter()
+    for _ in range(steps):
+        call()
+    sync()
+    seconds = (time.perf_counter() - start) / steps
+    if on_stop is not None:
+        on_stop()
+    if device.startswith('cuda'):
+        return dict(seconds=seconds, memory=torch.cuda.max_memory_allocated() / 2**20 - base_memory)
+    rss = max(peak_rss_mib() - base_memory, 0.0)
+    heap = peak_heap_mib(call)
+    return dict(seconds=seconds, memory=rss if heap is None else heap, rss=rss)
+
+
+def median_result(results: list) -> dict:
+    """Per-key median of several measurements (dicts of numbers) of one model."""
+    return {key: statistics.median(r[key] for r in results) for key in results[0]
+            if isinstance(results[0][key], (int, float))}
+
+
+def run_worker(script: str, args: list, device: str) -> dict:
+    """Run ``script --device DEVICE --worker ARGS`` in a fresh process; its last stdout line
+    is the JSON result."""
+    out = subprocess.run([sys.executable, os.path.abspath(script), '--device', device, '--worker', *args],
+                         capture_output=True, text=True, cwd=REPO)
+    if out.returncode != 0:
+        raise RuntimeError(f'benchmark worker {args} failed:\n{out.stderr[-3000:]}')
+    return json.loads(out.stdout.strip().splitlines()[-1])
