@@ -72,7 +72,8 @@ def test_demo_schedule_reaches_half_map_on_shapes(tmp_path, capsys):
 
 
 def test_demo_runs_end_to_end_on_a_tiny_schedule(tmp_path):
-    """tools/demo.py with 2 iterations on 16 images: dataset, training, mAP line, picture."""
+    """tools/demo.py with 2 iterations on 16 images: dataset, training, mAP line, picture, then
+    the ONNX Runtime export and MMDeploy SDK inference with its picture."""
     options = ['shapes_dataset.num_train=16', 'shapes_dataset.num_val=4',
                'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
                'default_hooks.checkpoint.interval=1']
@@ -88,3 +89,11 @@ def test_demo_runs_end_to_end_on_a_tiny_schedule(tmp_path):
     picture = re.search(r'saved to (\S+\.png)', proc.stdout).group(1)
     image = cv2.imread(picture)
     assert image is not None and image.shape[1] == 2 * image.shape[0]  # truth | predictions
+    exported = re.search(r'exported to (\S+end2end\.onnx) with the MMDeploy SDK files .* picture '
+                         r'saved to (\S+\.png)', proc.stdout)
+    assert exported, proc.stdout[-4000:]
+    deploy_dir = Path(exported.group(1)).parent
+    assert all((deploy_dir / name).is_file() for name in ('end2end.onnx', 'pipeline.json', 'deploy.json'))
+    sdk_picture = cv2.imread(exported.group(2))
+    assert sdk_picture is not None and sdk_picture.shape[:2] == cv2.imread(
+        str(next((tmp_path / 'data').rglob('val/*.jpg')))).shape[:2]  # drawn on the val image

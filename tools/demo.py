@@ -8,13 +8,17 @@ reporting COCO segm and bbox mAP and drawing the masks too (``make demo-ins``).
 Steps: generate the dataset the config describes (``shapes_dataset``) unless it is already
 there; train from scratch with mmengine's Runner (progress lines with loss and ETA, and the
 val mAP every few epochs); evaluate the final (EMA) weights on the val split with pycocotools
-(CocoMetric); save ground truth and predictions side by side as a PNG in the work dir.
+(CocoMetric); save ground truth and predictions side by side as a PNG in the work dir; for
+detection, export the trained model with configs/deploy/detection_onnxruntime_static.py (ONNX
+Runtime, NMS in the graph, MMDeploy SDK files) into ``<work-dir>/deploy``, run MMDeploy SDK
+inference on the same val image and save its picture (``--no-export`` skips this).
 """
 import argparse
 import os
 import os.path as osp
 import sys
 import time
+from typing import Tuple
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TASK_CONFIGS = dict(
@@ -55,6 +59,8 @@ def parse_args() -> argparse.Namespace:
                         'absent or made with other settings')
     parser.add_argument('--score-thr', type=float, default=0.3,
                         help='draw predictions scoring at least this')
+    parser.add_argument('--no-export', action='store_true',
+                        help='skip the ONNX Runtime export and MMDeploy SDK inference (det task)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
                         help='override config entries, e.g. train_cfg.max_epochs=2')
     return parser.parse_args()
@@ -74,9 +80,9 @@ def pick_val_image(ann_file: str) -> dict:
 
 
 def draw(cfg: Config, checkpoint: str, data_root: str, out_file: str, score_thr: float,
-         min_side: int = 480) -> int:
+         min_side: int = 480) -> Tuple[int, str]:
     """Draw ground truth (left) and predictions (right) on a val image, blown up to at least
-    ``min_side`` pixels; returns the number of predictions drawn."""
+    ``min_side`` pixels; returns the number of predictions drawn and the image's path."""
     ann_file = osp.join(data_root, cfg.val_dataloader.dataset.ann_file)
     picked = pick_val_image(ann_file)
     image_path = osp.join(data_root, cfg.val_dataloader.dataset.data_prefix['img'],
@@ -104,7 +110,26 @@ def draw(cfg: Config, checkpoint: str, data_root: str, out_file: str, score_thr:
     visualizer.add_datasample(
         osp.basename(image_path), mmcv.bgr2rgb(zoomed), data_sample=result, draw_gt=True,
         draw_pred=True, show=False, pred_score_thr=score_thr, out_file=out_file)
-    return int((result.pred_instances.scores >= score_thr).sum())
+    return int((result.pred_instances.scores >= score_thr).sum()), image_path
+
+
+def export_and_run_sdk(cfg: Config, checkpoint: str, image_path: str, work_dir: str,
+                       score_thr: float) -> None:
+    """ONNX Runtime export of the trained detector, MMDeploy SDK inference on ``image_path``,
+    picture saved; prints what it wrote."""
+    from rtmdet_plus.deploy import export_and_run_sdk as export_and_infer
+
+    model_cfg = osp.join(work_dir, 'demo_model_config.py')
+    cfg.dump(model_cfg)  # the trained config as run (data root, options), for the export
+    deploy_dir = osp.join(work_dir, 'deploy')
+    out_file = osp.abspath(osp.join(work_dir, 'demo_sdk_predictions.png'))
+    start = time.perf_counter()
+    result = export_and_infer(model_cfg, checkpoint, image_path, deploy_dir, out_file=out_file,
+                              score_thr=score_thr)
+    kept = int((result.scores >= score_thr).sum())
+    print(f'[demo] exported to {osp.join(deploy_dir, "end2end.onnx")} with the MMDeploy SDK files '
+          f'({time.perf_counter() - start:.1f} s); the SDK found {kept} object(s) with score >= '
+          f'{score_thr} on {osp.basename(image_path)}: picture saved to {out_file}', flush=True)
 
 
 def main() -> None:
@@ -138,7 +163,7 @@ def main() -> None:
     with open(osp.join(args.work_dir, 'last_checkpoint')) as file:
         checkpoint = file.read().strip()  # written by mmengine's CheckpointHook
     out_file = osp.abspath(osp.join(args.work_dir, 'demo_predictions.png'))
-    drawn = draw(cfg, checkpoint, data_root, out_file, args.score_thr)
+    drawn, image_path = draw(cfg, checkpoint, data_root, out_file, args.score_thr)
     if 'val/coco/segm_mAP' in runner.message_hub.log_scalars:  # an Ins model
         segm_map, segm_map50 = (runner.message_hub.get_scalar(f'val/coco/segm_mAP{suffix}').current()
                                 for suffix in ('', '_50'))
@@ -148,6 +173,8 @@ def main() -> None:
           f'(mAP@0.5: {bbox_map50:.3f}); {train_minutes:.1f} min in all', flush=True)
     print(f'[demo] ground truth (left) and {drawn} prediction(s) with score >= '
           f'{args.score_thr} (right) saved to {out_file}', flush=True)
+    if args.task == 'det' and not args.no_export:
+        export_and_run_sdk(cfg, checkpoint, image_path, args.work_dir, args.score_thr)
 
 
 if __name__ == '__main__':
