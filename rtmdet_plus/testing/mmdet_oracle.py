@@ -110,3 +110,29 @@ def synthetic_batch(batch_size: int, size: int, objects_per_image, num_classes: 
         samples.append(sample)
     inputs = torch.randn(batch_size, 3, size, size, generator=generator)
     return dict(inputs=inputs, data_samples=samples)
+
+
+def max_abs_diff(a, b) -> float:
+    """Largest absolute difference over paired tensors of two sequences (same shapes)."""
+    return max((x - y).abs().max().item() for x, y in zip(a, b))
+
+
+def load_perturbed_pair(reference, ours, seed: int = 1, score_thr=None):
+    """Load the same perturbed copy of ``reference``'s weights into both models, strictly.
+
+    ``score_thr`` (if given) replaces both heads' test score threshold: randomly weighted
+    models score every prior near the 0.01 prior, so a low threshold keeps detections to compare.
+    Returns ``(reference, ours)``.
+    """
+    state = perturbed_state_dict(reference, seed=seed)
+    reference.load_state_dict(state, strict=True)
+    ours.load_state_dict(state, strict=True)
+    if score_thr is not None:
+        for model in (reference, ours):
+            model.bbox_head.test_cfg['score_thr'] = score_thr
+    return reference, ours
+
+
+def loss_value(value) -> torch.Tensor:
+    """A loss as one tensor: mmdet returns some losses as per-level lists, which are summed."""
+    return sum(value) if isinstance(value, (list, tuple)) else value
