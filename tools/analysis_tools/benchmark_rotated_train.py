@@ -4,8 +4,8 @@ Each setting runs in a fresh subprocess (so peak memory is its own) on a synthet
 random images with rotated boxes (``--objects`` per image, 15 DOTA classes). A step is forward +
 loss + backward + AdamW update of the model built from the config (SyncBN as BN, no pretrained
 weights). Printed per setting: time per step, the assigner's share of it, and the step's peak
-memory (CPU: growth of the resident set, as tools/analysis_tools/benchmark_train.py measures it;
-CUDA: max allocated).
+memory (CPU: the heap in use, as tools/analysis_tools/benchmark_train.py measures it; CUDA:
+max allocated).
 
     python tools/analysis_tools/benchmark_rotated_train.py            # tiny, batch 2, 1024 and 256
     python tools/analysis_tools/benchmark_rotated_train.py --sizes tiny s --input 1024 --steps 3
@@ -13,12 +13,10 @@ CUDA: max allocated).
 import argparse
 import json
 import os
-import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchmark_train import REPO, current_rss_mib, peak_rss_mib  # noqa: E402
+from rtmdet_plus.testing.benchmarking import run_worker as _run_worker
+from rtmdet_plus.testing.benchmarking import timed_calls
 
 CONFIGS = {size: f'rotated_rtmdet/rotated_rtmdet_{size}-3x-dota.py'
            for size in ('tiny', 's', 'm', 'l')}
@@ -44,7 +42,8 @@ def rotated_batch(batch: int, size: int, objects: int, seed: int = 2):
 
 def measure(size: str, batch: int, input_size: int, objects: int, steps: int,
             device: str) -> dict:
-    """In a worker process: build the model, time ``steps`` training steps after one warm-up."""
+    """In a worker process: build the model, time ``steps`` training steps after one warm-up
+    (:func:`rtmdet_plus.testing.benchmarking.timed_calls`)."""
     import torch
     from rtmdet_plus.testing import build_ours
 
@@ -57,20 +56,18 @@ def measure(size: str, batch: int, input_size: int, objects: int, steps: int,
     samples = [s.to(device) for s in data['data_samples']]
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05)
 
-    def sync():
-        if device.startswith('cuda'):
-            torch.cuda.synchronize()
-
     head = model.bbox_head
     method = 'batch_assign' if getattr(head, 'batched_assign', False) else 'assign'
     original = getattr(head.assigner, method)
     assign_time = [0.0]
 
     def timed_assign(*args, **kwargs):
-        sync()
+        if device.startswith('cuda'):
+            torch.cuda.synchronize()
         start = time.perf_counter()
         out = original(*args, **kwargs)
-        sync()
+        if device.startswith('cuda'):
+            torch.cuda.synchronize()
         assign_time[0] += time.perf_counter() - start
         return out
 
@@ -83,33 +80,20 @@ def measure(size: str, batch: int, input_size: int, objects: int, steps: int,
         total.backward()
         optimizer.step()
 
-    step()
-    sync()
-    if device.startswith('cuda'):
-        torch.cuda.reset_peak_memory_stats()
-        base_memory = torch.cuda.memory_allocated() / 2**20
-    else:
-        base_memory = current_rss_mib()
-    assign_time[0] = 0.0
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    sync()
-    step_time = (time.perf_counter() - start) / steps
-    if device.startswith('cuda'):
-        peak = torch.cuda.max_memory_allocated() / 2**20 - base_memory
-    else:
-        peak = max(peak_rss_mib() - base_memory, 0.0)
-    return dict(step=step_time, assign=assign_time[0] / steps, memory=peak,
+    def reset_assign_time():
+        assign_time[0] = 0.0
+
+    def stop_assign_time():  # the heap-peak call after the timed steps is not counted
+        assign_time.append(assign_time[0])
+
+    result = timed_calls(step, steps, device, on_start=reset_assign_time,
+                         on_stop=stop_assign_time)
+    return dict(step=result['seconds'], assign=assign_time[1] / steps, memory=result['memory'],
                 threads=torch.get_num_threads())
 
 
 def run_worker(args: list, device: str) -> dict:
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), '--device', device,
-                          '--worker', *args], capture_output=True, text=True, cwd=REPO)
-    if out.returncode != 0:
-        raise RuntimeError(f'benchmark worker {args} failed:\n{out.stderr[-3000:]}')
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _run_worker(__file__, args, device)
 
 
 def main() -> None:
