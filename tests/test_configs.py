@@ -118,9 +118,11 @@ def test_recipe_facts() -> None:
 
 
 def detector_configs() -> List[Path]:
-    """Every complete config under configs/ (``_base_`` files and the TTA fragment excluded)."""
+    """Every complete model config under configs/ (``_base_`` files, the TTA fragment and the
+    deploy configs of configs/deploy/ excluded)."""
     return sorted(p for p in (REPO / 'configs').rglob('*.py')
-                  if '_base_' not in p.parts and not p.name.endswith('_tta.py'))
+                  if '_base_' not in p.parts and not p.name.endswith('_tta.py')
+                  and p.parent.name != 'deploy')
 
 
 @pytest.mark.parametrize('path', detector_configs(), ids=lambda p: p.name)
