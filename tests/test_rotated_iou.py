@@ -199,16 +199,19 @@ def test_loss_arguments():
 
 
 def test_loss_moves_a_box_onto_its_target():
-    """A few hundred Adam steps on the log loss bring a rotated box onto its target."""
+    """A few hundred Adam steps on the log loss bring a rotated box onto its target (the lr
+    decays: at a constant 0.1 Adam keeps swinging the angle by about 0.015 rad, IoU 0.97-1)."""
     target = torch.tensor([[20., 15, 30, 8, 0.6]])
     pred = torch.tensor([[16., 18, 20, 12, 0.1]], requires_grad=True)
     optimizer = torch.optim.Adam([pred], lr=0.1)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=300)
     loss = RotatedIoULoss(mode='log')
     for _ in range(300):
         optimizer.zero_grad()
         loss(pred, target).backward()
         optimizer.step()
-    assert rotated_box_iou(pred.detach(), target).item() > 0.97
+        schedule.step()
+    assert rotated_box_iou(pred.detach(), target).item() > 0.99
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
