@@ -19,7 +19,8 @@
 # - test: at most 500 candidates and 100 boxes per image; DOTA VOC mAP at rotated IoU 0.5.
 # Calibration (one thread, on a loaded shared 2-core machine), val DOTA mAP@0.5:
 # - 12 epochs (600 iterations): 0.674 (randomness seed 0), 0.567 (seed 1),
-#   9.8 min for the seed-1 run beside two other trainings;
+#   9.8 min for the seed-1 run beside two other trainings; with two threads, seed 0 gave 0.628
+#   (22.4 min: two threads on a loaded machine are slow, so the test uses one);
 # - 15 epochs (750 iterations): 0.756 (seed 0), 0.603 (seed 1): the spread between seeds is
 #   wide at this length; 3 classes on 200 images for 30 epochs gave 0.651, 2 classes 0.735.
 _base_ = './rotated_rtmdet_tiny-3x-dota.py'
