@@ -34,7 +34,7 @@ ALL_CONFIGS = [name for _, name in SIZE_CONFIGS] + [
     'rotated_rtmdet_l-coco_pretrain-3x-dota_ms.py', 'rotated_rtmdet_l-100e-aug-dota.py']
 # Reduced configs for the generated rotated shapes dataset (tests/test_rotated_learning.py).
 RSHAPES_CONFIGS = ['rotated_rtmdet_tiny_1xb8-12e_rshapes.py',
-                   'rotated_rtmdet_tiny_1xb8-30e_rshapes.py']
+                   'rotated_rtmdet_tiny_1xb8-20e_rshapes.py']
 # Registered by the DOTA data work (datasets/evaluation); not required to exist yet.
 DOTA_TYPES = {'DOTADataset', 'DOTAMetric', 'ConvertBoxType', 'RandomRotate'}
 

@@ -1,7 +1,6 @@
 """RTMDet-R tiny learns rotated boxes: trained from scratch on the generated rotated shapes
 dataset (DOTA format) through mmengine's Runner, evaluated with DOTAMetric (VOC mAP at rotated
-IoU 0.5) on its val split. Under `make test`: 12 epochs must give a clearly learnt detector;
-`make test-slow` adds the full bar, DOTA mAP@0.5 >= 0.6 after 30 epochs."""
+IoU 0.5) on its val split: under `make test`, DOTA mAP@0.5 >= 0.6 after 20 epochs."""
 import time
 from pathlib import Path
 
@@ -14,9 +13,7 @@ from rtmdet_plus.datasets import RotatedShapesConfig, generate_rotated_shapes_da
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / 'configs' / 'rotated_rtmdet'
-QUICK_CONFIG = CONFIGS / 'rotated_rtmdet_tiny_1xb8-12e_rshapes.py'
-QUICK_MAP50 = 0.3
-FULL_CONFIG = CONFIGS / 'rotated_rtmdet_tiny_1xb8-30e_rshapes.py'
+FULL_CONFIG = CONFIGS / 'rotated_rtmdet_tiny_1xb8-20e_rshapes.py'
 MIN_MAP50 = 0.6
 
 
@@ -60,17 +57,8 @@ def check(config: Path, tmp_path, capsys, bar: float) -> None:
     assert map50 >= bar
 
 
-def test_rotated_rtmdet_tiny_learns_in_twelve_epochs(tmp_path, capsys):
-    """Learning within `make test`'s budget: 12 epochs (600 iterations) take an untrained
-    RTMDet-R tiny (mAP ~0) to a detector that has clearly learnt rotated boxes (measured
-    0.674 and 0.567 with randomness seeds 0 and 1; runs spread widely at this length, so the
-    bar sits at about half the lower run)."""
-    check(QUICK_CONFIG, tmp_path, capsys, QUICK_MAP50)
-
-
-@pytest.mark.slow
 def test_rotated_rtmdet_tiny_reaches_map50_on_rotated_shapes(tmp_path, capsys):
-    """The full bar: DOTA mAP@0.5 >= 0.6 after 30 epochs (1500 iterations, measured 0.943 with
-    randomness seed 1; about 22 minutes on one thread of a loaded 2-core machine). Slow:
-    `make test-slow`."""
+    """DOTA mAP@0.5 >= 0.6 after 20 epochs (1000 iterations, measured 0.877 with randomness
+    seed 0; about 4 minutes on one thread of an idle 2-core machine; 12 epochs gave 0.674 /
+    0.567 for seeds 0 / 1, too close to the bar)."""
     check(FULL_CONFIG, tmp_path, capsys, MIN_MAP50)

@@ -1,7 +1,7 @@
 # RTMDet-R tiny trained from scratch on the generated rotated shapes dataset (DOTA format), on
-# the CPU, in minutes. tests/test_rotated_learning.py trains it under `make test` (a quick
-# learning check); the slow learning test trains the longer rotated_rtmdet_tiny_1xb8-30e_rshapes.py,
-# which inherits this one, against the DOTA mAP@0.5 >= 0.6 bar.
+# the CPU, in minutes. tests/test_rotated_learning.py trains the longer
+# rotated_rtmdet_tiny_1xb8-20e_rshapes.py, which inherits this one, against the DOTA
+# mAP@0.5 >= 0.6 bar under `make test`.
 #
 # Dataset: 400 train / 50 val images of 128x128 with 2-5 oriented rectangles, ellipses and
 # arrows at any angle on textured backgrounds (rtmdet_plus/datasets/rotated_shapes.py).
