@@ -43,21 +43,10 @@ test_dataloader = val_dataloader
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=base_lr))
+# the base's warm-up, then its cosine stretched to the last epoch and scaled to this lr
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1.0e-3,
-        by_epoch=True,
-        begin=0,
-        end=warmup_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        eta_min=base_lr * 0.05,
-        by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        T_max=max_epochs - warmup_epochs,
-        convert_to_iter_based=True),
+    _base_.param_scheduler[0],
+    dict(_base_.param_scheduler[1], eta_min=base_lr * 0.05, end=max_epochs,
+         T_max=max_epochs - warmup_epochs)
 ]
 default_hooks = dict(checkpoint=dict(interval=max_epochs))
