@@ -91,6 +91,43 @@ def peak_heap_mib(call: Callable[[], object]) -> Optional[float]:
     return HeapPeak.peak - base
 
 
+def _sync(device: str) -> None:
+    if device.startswith('cuda'):
+        import torch
+        torch.cuda.synchronize()
+
+
+class AssignerTimer:
+    """Seconds spent in a head's assigner (``batch_assign`` when the head uses the batched
+    path, else ``assign``) between :meth:`start` and :meth:`stop`; pass them as ``timed_calls``'
+    ``on_start`` / ``on_stop``."""
+
+    def __init__(self, head, device: str) -> None:
+        batched = getattr(head, 'batched_assign', False) and hasattr(head.assigner, 'batch_assign')
+        method = 'batch_assign' if batched else 'assign'
+        original = getattr(head.assigner, method)
+        self.seconds = 0.0
+        self.counting = False
+
+        def timed(*args, **kwargs):
+            if not self.counting:
+                return original(*args, **kwargs)
+            _sync(device)
+            start = time.perf_counter()
+            out = original(*args, **kwargs)
+            _sync(device)
+            self.seconds += time.perf_counter() - start
+            return out
+
+        setattr(head.assigner, method, timed)
+
+    def start(self) -> None:
+        self.seconds, self.counting = 0.0, True
+
+    def stop(self) -> None:
+        self.counting = False
+
+
 def timed_calls(call: Callable[[], object], steps: int, device: str,
                 on_start: Optional[Callable[[], None]] = None,
                 on_stop: Optional[Callable[[], None]] = None) -> dict:

@@ -13,10 +13,9 @@ max allocated).
 import argparse
 import json
 import os
-import time
 
 from rtmdet_plus.testing.benchmarking import run_worker as _run_worker
-from rtmdet_plus.testing.benchmarking import timed_calls
+from rtmdet_plus.testing.benchmarking import AssignerTimer, timed_calls
 
 CONFIGS = {size: f'rotated_rtmdet/rotated_rtmdet_{size}-3x-dota.py'
            for size in ('tiny', 's', 'm', 'l')}
@@ -57,21 +56,7 @@ def measure(size: str, batch: int, input_size: int, objects: int, steps: int,
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05)
 
     head = model.bbox_head
-    method = 'batch_assign' if getattr(head, 'batched_assign', False) else 'assign'
-    original = getattr(head.assigner, method)
-    assign_time = [0.0]
-
-    def timed_assign(*args, **kwargs):
-        if device.startswith('cuda'):
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        out = original(*args, **kwargs)
-        if device.startswith('cuda'):
-            torch.cuda.synchronize()
-        assign_time[0] += time.perf_counter() - start
-        return out
-
-    setattr(head.assigner, method, timed_assign)
+    assign_timer = AssignerTimer(head, device)
 
     def step():
         losses = model.loss(inputs, samples)
@@ -80,15 +65,8 @@ def measure(size: str, batch: int, input_size: int, objects: int, steps: int,
         total.backward()
         optimizer.step()
 
-    def reset_assign_time():
-        assign_time[0] = 0.0
-
-    def stop_assign_time():  # the heap-peak call after the timed steps is not counted
-        assign_time.append(assign_time[0])
-
-    result = timed_calls(step, steps, device, on_start=reset_assign_time,
-                         on_stop=stop_assign_time)
-    return dict(step=result['seconds'], assign=assign_time[1] / steps, memory=result['memory'],
+    result = timed_calls(step, steps, device, on_start=assign_timer.start, on_stop=assign_timer.stop)
+    return dict(step=result['seconds'], assign=assign_timer.seconds / steps, memory=result['memory'],
                 threads=torch.get_num_threads())
 
 

@@ -17,11 +17,9 @@ import argparse
 import itertools
 import json
 import os
-import time
 
-# current_rss_mib, peak_rss_mib: imported by the other benchmark scripts of this folder
-from rtmdet_plus.testing.benchmarking import (REPO, current_rss_mib, median_result,  # noqa: F401
-                                              peak_rss_mib, run_worker as _run_worker, timed_calls)
+from rtmdet_plus.testing.benchmarking import (AssignerTimer, median_result, run_worker as _run_worker,
+                                              timed_calls)
 
 CONFIGS = {
     'tiny': 'rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
@@ -54,25 +52,7 @@ def measure(which: str, size: str, batch: int, input_size: int, objects: int, st
     samples = [s.to(device) for s in data['data_samples']]
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05)
 
-    assigner = model.bbox_head.assigner
-    method = 'batch_assign' if hasattr(assigner, 'batch_assign') and \
-        getattr(model.bbox_head, 'batched_assign', False) else 'assign'
-    original = getattr(assigner, method)
-    assign_time = [0.0]
-
-    def sync():
-        if device.startswith('cuda'):
-            torch.cuda.synchronize()
-
-    def timed(*args, **kwargs):
-        sync()
-        start = time.perf_counter()
-        out = original(*args, **kwargs)
-        sync()
-        assign_time[0] += time.perf_counter() - start
-        return out
-
-    setattr(assigner, method, timed)
+    assign_timer = AssignerTimer(model.bbox_head, device)
 
     def step():
         with torch.autocast(device.split(':')[0], dtype=autocast_dtype, enabled='amp' in knobs):
@@ -82,14 +62,8 @@ def measure(which: str, size: str, batch: int, input_size: int, objects: int, st
         total.backward()
         optimizer.step()
 
-    def reset_assign_time():
-        assign_time[0] = 0.0
-
-    def stop_assign_time():  # the heap-peak call after the timed steps is not counted
-        assign_time.append(assign_time[0])
-
-    result = timed_calls(step, steps, device, on_start=reset_assign_time, on_stop=stop_assign_time)
-    return dict(step=result['seconds'], assign=assign_time[1] / steps, memory=result['memory'],
+    result = timed_calls(step, steps, device, on_start=assign_timer.start, on_stop=assign_timer.stop)
+    return dict(step=result['seconds'], assign=assign_timer.seconds / steps, memory=result['memory'],
                 rss=result.get('rss', result['memory']))
 
 
