@@ -1,19 +1,15 @@
 """RTMDet-R-tiny exported with the ONNX Runtime config (``mmdeploy::NMSRotated`` from MMDeploy's
 op library): ONNX Runtime and the SDK's RotatedDetector give the PyTorch model's rotated
-detections; batched rotated NMS keeps images apart."""
+detections (the graph's NMS alone: ``tests/test_deploy_nms.py``)."""
 import json
 import os.path as osp
 from pathlib import Path
 
-import numpy as np
 import onnx
 import pytest
-import torch
 
 pytest.importorskip('mmdeploy')
 ort = pytest.importorskip('onnxruntime')
-
-from mmengine.config import Config  # noqa: E402
 
 from rtmdet_plus.apis import inference_detector, init_detector  # noqa: E402
 from rtmdet_plus.deploy import BackendDetector, export_model, sdk_predict  # noqa: E402
@@ -80,47 +76,3 @@ def test_sdk_rotated_detector_matches_onnxruntime(exported, image):
     sdk = sdk_predict(exported['work_dir'], image, rotated=True)
     stats, problems = detection_disagreements(result, sdk, top_k=60)
     assert not problems, f'{problems} {stats}'
-
-
-def test_batched_rotated_nms_keeps_images_apart(tmp_path):
-    """Two images through one exported batched NMSRotated: each output row is a box of its own
-    image, and each image's result equals that image run alone."""
-    from mmdeploy.apis.onnx import export
-    from mmdeploy.mmcv.ops import multiclass_nms
-
-    from rtmdet_plus.deploy.checks import check_custom_ops
-
-    class RotatedNMS(torch.nn.Module):
-        def forward(self, boxes, scores):
-            return multiclass_nms(boxes, scores, nms_type='nms_rotated', iou_threshold=0.1,
-                                  score_threshold=0.05, pre_top_k=-1, keep_top_k=50,
-                                  max_output_boxes_per_class=50)
-
-    generator = torch.Generator().manual_seed(0)
-    num_boxes, num_classes = 40, 3
-    centers = torch.rand(2, num_boxes, 2, generator=generator) * 100
-    centers[1] += 500  # image 1's boxes lie far from image 0's
-    sizes = torch.rand(2, num_boxes, 2, generator=generator) * 30 + 10
-    angles = (torch.rand(2, num_boxes, 1, generator=generator) - 0.5) * 3
-    boxes = torch.cat([centers, sizes, angles], -1)
-    scores = torch.rand(2, num_boxes, num_classes, generator=generator)
-    deploy_cfg = Config.fromfile(str(DEPLOY_CFG))
-    deploy_cfg.onnx_config.dynamic_axes = {'boxes': {0: 'batch'}, 'scores': {0: 'batch'}}
-    prefix = str(tmp_path / 'nms')
-    export(RotatedNMS(), (boxes, scores), prefix, backend='onnxruntime',
-           input_names=['boxes', 'scores'], output_names=['dets', 'labels'],
-           context_info=dict(deploy_cfg=deploy_cfg), dynamic_axes=deploy_cfg.onnx_config.dynamic_axes)
-    options = ort.SessionOptions()
-    options.register_custom_ops_library(check_custom_ops(prefix + '.onnx'))
-    session = ort.InferenceSession(prefix + '.onnx', options, providers=['CPUExecutionProvider'])
-    dets, labels = session.run(None, {'boxes': boxes.numpy(), 'scores': scores.numpy()})
-    for image in range(2):
-        rows = dets[image][dets[image][:, -1] > 0]
-        assert len(rows) > 0
-        own = boxes[image].numpy()
-        for row in rows:  # every kept box is one of this image's boxes
-            assert np.abs(own - row[None, :5]).max(axis=1).min() < 1e-4
-        alone = session.run(None, {'boxes': boxes[image:image + 1].numpy(),
-                                   'scores': scores[image:image + 1].numpy()})[0][0]
-        alone = alone[alone[:, -1] > 0]
-        np.testing.assert_allclose(np.sort(rows[:, -1]), np.sort(alone[:, -1]), rtol=0, atol=1e-6)

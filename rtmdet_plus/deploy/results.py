@@ -7,7 +7,6 @@ and bring masks from the padded input to the original image the way
 resize of the padded input by 1 / h_scale and 1 / w_scale, then crop).
 """
 import math
-from typing import Optional
 
 import numpy as np
 import torch

@@ -2,44 +2,22 @@
 
 The graph keeps what the PyTorch head computes: sigmoid class scores of every (prior, class),
 boxes decoded from the side distances and clipped to the input (static shapes), then class-aware
-NMS (``multiclass_nms``: ONNX ``NonMaxSuppression`` for ONNX Runtime, the TRTBatchedNMS plugin
-for TensorRT) with the model's ``test_cfg`` thresholds. MMDeploy's pre-NMS top-k is over the
-best class score of each prior instead of the head's per-level top-k over (prior, class) pairs;
-the two agree on every detection above the low-score tail. Boxes at most ``min_bbox_size`` wide
+NMS with the model's ``test_cfg`` thresholds (:func:`rtmdet_plus.deploy.nms.class_aware_nms`:
+one ONNX ``NonMaxSuppression`` over the best (prior, class) pairs for ONNX Runtime, the
+TRTBatchedNMS plugin for TensorRT). The pre-NMS top-k is over all levels' pairs instead of the
+head's per-level one: the two agree whenever fewer than ``pre_top_k`` pairs pass ``score_thr``,
+and otherwise on every detection above the low-score tail. Boxes at most ``min_bbox_size`` wide
 or high get score 0, as the head drops them before NMS.
 """
 from typing import List, Optional, Sequence, Tuple
 
-from mmdeploy.codebase.mmdet.deploy import get_post_processing_params
+import torch
 from mmdeploy.codebase.mmdet.deploy.utils import clip_bboxes
 from mmdeploy.core import FUNCTION_REWRITER
-from mmdeploy.mmcv.ops import multiclass_nms
-from mmdeploy.utils import is_dynamic_shape
 from mmengine.config import ConfigDict
 from torch import Tensor
 
-import torch
-
-
-def nms_settings(head, cfg: Optional[ConfigDict], num_priors: int, deploy_cfg) -> dict:
-    """Keyword arguments of ``multiclass_nms`` from the head's ``test_cfg`` (first) and the
-    deploy config's ``codebase_config.post_processing`` (where ``test_cfg`` says nothing).
-
-    ``pre_top_k`` is capped at ``num_priors`` for static shapes (a small input has fewer priors
-    than MMDeploy's default 5000, and ONNX TopK cannot take more than there are).
-    """
-    cfg = head.test_cfg if cfg is None else cfg
-    post = get_post_processing_params(deploy_cfg)
-    pre_top_k = post.get('pre_top_k', -1)
-    if pre_top_k > 0 and not is_dynamic_shape(deploy_cfg):
-        pre_top_k = min(pre_top_k, num_priors)
-    keep_top_k = cfg.get('max_per_img', post.keep_top_k)
-    return dict(
-        max_output_boxes_per_class=max(post.max_output_boxes_per_class, keep_top_k),
-        iou_threshold=cfg.nms.get('iou_threshold', post.iou_threshold),
-        score_threshold=cfg.get('score_thr', post.score_threshold),
-        pre_top_k=pre_top_k,
-        keep_top_k=keep_top_k)
+from rtmdet_plus.deploy.nms import class_aware_nms, nms_settings
 
 
 def flat_outputs(head, cls_scores: Sequence[Tensor], box_maps: Sequence[Tensor]
@@ -97,5 +75,5 @@ def rtmdet_plus_rtmdet_head__predict_by_feat(self,
     scores = drop_small_boxes(scores, boxes[..., 2:] - boxes[..., :2], cfg)
     if not with_nms:
         return boxes, scores
-    return multiclass_nms(boxes, scores, nms_type=cfg.nms.get('type', 'nms'),
-                          **nms_settings(self, cfg, priors.shape[0], ctx.cfg))
+    return class_aware_nms(boxes, scores, ctx.cfg,
+                           nms_settings(cfg, ctx.cfg))

@@ -11,12 +11,12 @@ from typing import List, Optional
 import torch
 import torch.nn.functional as F
 from mmdeploy.core import FUNCTION_REWRITER
-from mmdeploy.mmcv.ops import multiclass_nms
 from mmengine.config import ConfigDict
 from torch import Tensor
 
+from rtmdet_plus.deploy.nms import class_aware_nms, nms_settings
 from rtmdet_plus.models.dense_heads.rtmdet_ins_head import COORD_NORM_STRIDES
-from .rtmdet_head import decode_clipped, drop_small_boxes, flat_outputs, nms_settings
+from .rtmdet_head import decode_clipped, drop_small_boxes, flat_outputs
 
 
 def batched_mask_logits(head, prototypes: Tensor, kernels: Tensor, priors: Tensor) -> Tensor:
@@ -73,8 +73,9 @@ def rtmdet_plus_rtmdet_ins_head__predict_by_feat(self,
     boxes = decode_clipped(self, priors, box_preds, batch_img_metas)
     scores = drop_small_boxes(scores, boxes[..., 2:] - boxes[..., :2], cfg)
     flat_kernels = self._flatten_levels(kernel_preds, self.num_gen_params)
-    dets, labels, keep = multiclass_nms(boxes, scores, output_index=True,
-                                        **nms_settings(self, cfg, priors.shape[0], ctx.cfg))
+    dets, labels, keep = class_aware_nms(boxes, scores, ctx.cfg,
+                                         nms_settings(cfg, ctx.cfg),
+                                         output_index=True)
     batch_index = torch.arange(keep.shape[0], device=keep.device).unsqueeze(1)
     logits = batched_mask_logits(self, prototypes, flat_kernels[batch_index, keep], priors[keep])
     logits = F.interpolate(logits, scale_factor=self.strides[0], mode='bilinear')
