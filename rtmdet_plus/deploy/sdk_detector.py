@@ -5,10 +5,19 @@
 all labels to one element). This calls the same SDK library (``mmdeploy_detector_*`` of the
 ``libmmdeploy.so`` that ``mmdeploy_runtime`` ships) through ctypes and returns the detector's
 results intact; :class:`SDKRotatedDetector` does the same for ``RotatedDetector``.
+
+RTMDet-Ins: the SDK 1.3.1's ``ResizeInstanceMask`` post-processing reads ``dets`` and ``labels``
+without waiting for the CPU stream that is still copying the network's outputs (the wait is
+commented out in its source; ``ResizeBBox`` has it), so it returns corrupt or no detections
+(first call, large mask outputs). :class:`SDKDetector` adds a profiler to such a pipeline's
+context, and with a profiler the SDK's ``Net`` task waits for its outputs before it returns.
 """
 import ctypes
 import glob
+import json
+import os
 import os.path as osp
+import tempfile
 from typing import List, Tuple
 
 import numpy as np
@@ -32,6 +41,7 @@ class _Detection(ctypes.Structure):
 
 PIXEL_FORMAT_BGR = 0
 DATA_TYPE_UINT8 = 2
+CONTEXT_TYPE_PROFILER = 5
 
 
 def sdk_library() -> ctypes.CDLL:
@@ -52,7 +62,27 @@ def sdk_library() -> ctypes.CDLL:
     lib.mmdeploy_detector_release_result.argtypes = [ctypes.POINTER(_Detection),
                                                      ctypes.POINTER(ctypes.c_int), ctypes.c_int]
     lib.mmdeploy_detector_destroy.argtypes = [ctypes.c_void_p]
+    lib.mmdeploy_detector_create_v2.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
+                                                ctypes.POINTER(ctypes.c_void_p)]
+    lib.mmdeploy_model_create_by_path.argtypes = [ctypes.c_char_p,
+                                                  ctypes.POINTER(ctypes.c_void_p)]
+    lib.mmdeploy_model_destroy.argtypes = [ctypes.c_void_p]
+    lib.mmdeploy_context_create_by_device.argtypes = [ctypes.c_char_p, ctypes.c_int,
+                                                      ctypes.POINTER(ctypes.c_void_p)]
+    lib.mmdeploy_context_add.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p,
+                                         ctypes.c_void_p]
+    lib.mmdeploy_context_destroy.argtypes = [ctypes.c_void_p]
+    lib.mmdeploy_profiler_create.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
+    lib.mmdeploy_profiler_destroy.argtypes = [ctypes.c_void_p]
     return lib
+
+
+def reads_unfinished_outputs(model_path: str) -> bool:
+    """Whether the folder's SDK pipeline post-processes with ``ResizeInstanceMask``, which reads
+    the network's outputs before they are copied (see the module docstring)."""
+    with open(osp.join(model_path, 'pipeline.json')) as f:
+        tasks = json.load(f).get('pipeline', {}).get('tasks', [])
+    return any(task.get('component') == 'ResizeInstanceMask' for task in tasks)
 
 
 def _bgr_mat(image: np.ndarray) -> Tuple[_Mat, np.ndarray]:
@@ -91,8 +121,35 @@ class SDKDetector:
 
     def __init__(self, model_path: str, device_name: str = 'cpu', device_id: int = 0):
         self._lib = sdk_library()
-        self._handle = _create(self._lib.mmdeploy_detector_create_by_path, model_path,
-                               device_name, device_id)
+        self._profiler = self._profile_path = None
+        if reads_unfinished_outputs(model_path):
+            self._handle = self._create_waiting(model_path, device_name, device_id)
+        else:
+            self._handle = _create(self._lib.mmdeploy_detector_create_by_path, model_path,
+                                   device_name, device_id)
+
+    def _create_waiting(self, model_path: str, device_name: str, device_id: int):
+        """A detector whose context holds a profiler, so that its ``Net`` task waits for the
+        network's outputs. The profile (a few events per call, kept in memory) is written to
+        a temporary file when the detector is destroyed, and that file removed."""
+        lib = self._lib
+        descriptor, self._profile_path = tempfile.mkstemp(prefix='mmdeploy_sdk_', suffix='.txt')
+        os.close(descriptor)
+        self._profiler = ctypes.c_void_p()
+        lib.mmdeploy_profiler_create(self._profile_path.encode(), ctypes.byref(self._profiler))
+        model, context = ctypes.c_void_p(), ctypes.c_void_p()
+        if lib.mmdeploy_model_create_by_path(model_path.encode(), ctypes.byref(model)) != 0:
+            return _create(lib.mmdeploy_detector_create_by_path, model_path, device_name,
+                           device_id)  # raises with the folder's name
+        try:
+            lib.mmdeploy_context_create_by_device(device_name.encode(), device_id,
+                                                  ctypes.byref(context))
+            lib.mmdeploy_context_add(context, CONTEXT_TYPE_PROFILER, None, self._profiler)
+            return _create(lambda _path, _device, _id, handle: lib.mmdeploy_detector_create_v2(
+                model, context, handle), model_path, device_name, device_id)
+        finally:
+            lib.mmdeploy_context_destroy(context)
+            lib.mmdeploy_model_destroy(model)
 
     def __call__(self, image: np.ndarray) -> Tuple[np.ndarray, np.ndarray, List[np.ndarray]]:
         mat, _image = _bgr_mat(image)
@@ -125,6 +182,11 @@ class SDKDetector:
         if getattr(self, '_handle', None) and self._handle.value:
             self._lib.mmdeploy_detector_destroy(self._handle)
             self._handle = ctypes.c_void_p()
+        if getattr(self, '_profiler', None) and self._profiler.value:
+            self._lib.mmdeploy_profiler_destroy(self._profiler)
+            self._profiler = ctypes.c_void_p()
+        if getattr(self, '_profile_path', None) and osp.exists(self._profile_path):
+            os.remove(self._profile_path)
 
 
 class _RotatedDetection(ctypes.Structure):
