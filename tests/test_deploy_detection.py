@@ -3,16 +3,16 @@ PyTorch model's detections (matched boxes IoU >= 0.99, scores within 1e-3)."""
 import os.path as osp
 from pathlib import Path
 
+import mmcv
 import onnx
 import pytest
-import torch
 
 pytest.importorskip('mmdeploy')
 pytest.importorskip('onnxruntime')
 
 from rtmdet_plus.apis import inference_detector, init_detector  # noqa: E402
 from rtmdet_plus.deploy import BackendDetector, export_model, sdk_predict  # noqa: E402
-from rtmdet_plus.deploy.compare import detection_disagreements  # noqa: E402
+from rtmdet_plus.deploy.compare import clipped_like_sdk, detection_disagreements  # noqa: E402
 from rtmdet_plus.deploy.toy_models import toy_model_files, write_test_image  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,13 +77,5 @@ def test_sdk_matches_onnxruntime(exported, image):
     detector = BackendDetector(DEPLOY_CFG, exported['model_cfg'], exported['files'])
     ort = detector(image)
     sdk = sdk_predict(exported['work_dir'], image)
-    # the SDK clips boxes to (width - 1, height - 1) of the image, PyTorch and we to (width, height)
-    height, width = sdk_image_shape(image)
-    ort.bboxes = torch.stack([ort.bboxes[:, 0], ort.bboxes[:, 1], ort.bboxes[:, 2].clamp(max=width - 1),
-                              ort.bboxes[:, 3].clamp(max=height - 1)], dim=1)
+    ort = clipped_like_sdk(ort, mmcv.imread(image).shape)
     assert_same_detections(ort, sdk, 'SDK vs ONNX Runtime')
-
-
-def sdk_image_shape(image: str):
-    import mmcv
-    return mmcv.imread(image).shape[:2]

@@ -13,7 +13,7 @@ pytest.importorskip('onnxruntime')
 
 from rtmdet_plus.apis import inference_detector, init_detector  # noqa: E402
 from rtmdet_plus.deploy import BackendDetector, export_model, sdk_predict  # noqa: E402
-from rtmdet_plus.deploy.compare import detection_disagreements  # noqa: E402
+from rtmdet_plus.deploy.compare import clipped_like_sdk, detection_disagreements  # noqa: E402
 from rtmdet_plus.deploy.toy_models import toy_model_files, write_test_image  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +44,7 @@ def exported(request, toy_model):
                 export_dir=work_dir)
 
 
-@pytest.fixture(params=['generated', 'det.jpg'])
+@pytest.fixture(params=['generated', 'det.jpg', 'tiger.jpeg'])
 def image(request, toy_model):
     if request.param == 'generated':
         return toy_model['generated']
@@ -87,6 +87,7 @@ def test_sdk_detector_matches_pytorch(exported, image):
     from rtmdet_plus.deploy.results import sdk_instances
     from rtmdet_plus.deploy.sdk_detector import SDKDetector
     detector = SDKDetector(exported['export_dir'])
+    reference = clipped_like_sdk(reference, mmcv.imread(image).shape)
     for _ in range(3):
         result = sdk_instances(detector(mmcv.imread(image)))
         assert result.masks.shape[1:] == reference.masks.shape[1:]

@@ -20,6 +20,18 @@ def _overlaps(boxes_a: Tensor, boxes_b: Tensor) -> Tensor:
     return bbox_overlaps(boxes_a, boxes_b)
 
 
+def clipped_like_sdk(instances: InstanceData, image_shape) -> InstanceData:
+    """A copy of horizontal detections with x2, y2 clipped at (width - 1, height - 1) of the
+    (H, W) original image, as the MMDeploy SDK's ``ResizeBBox`` / ``ResizeInstanceMask`` clip
+    them (PyTorch and our graphs clip at (width, height))."""
+    height, width = image_shape[:2]
+    boxes = _boxes(instances)
+    clipped = instances.clone()
+    clipped.bboxes = torch.stack([boxes[:, 0], boxes[:, 1], boxes[:, 2].clamp(max=width - 1),
+                                  boxes[:, 3].clamp(max=height - 1)], dim=1)
+    return clipped
+
+
 def match_detections(reference: InstanceData, other: InstanceData,
                      score_floor: float = 0.3, min_mask_area: int = 64) -> Dict[str, float]:
     """Match ``other``'s detections to ``reference``'s (same label, highest IoU, greedily by
