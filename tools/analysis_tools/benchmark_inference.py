@@ -132,12 +132,15 @@ def prepare(args, work_dir: str):
 
 
 def measure(calls: dict, repeat: int) -> dict:
-    """Median seconds per call, rounds alternating over the calls after one warm-up each."""
+    """Median seconds per call, rounds alternating over the calls after one warm-up each, with
+    a 50 ms pause before each call (ONNX Runtime's thread pools spin for a while after a run:
+    on a small CPU the previous session's spinning threads would slow the next call down)."""
     times = {name: [] for name in calls}
     for name, call in calls.items():
         call()
     for _ in range(repeat):
         for name, call in calls.items():
+            time.sleep(0.05)  # the previous call's thread pool stops spinning
             start = time.perf_counter()
             call()
             times[name].append(time.perf_counter() - start)
