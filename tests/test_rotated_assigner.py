@@ -7,6 +7,7 @@ import pytest
 import torch
 from mmdet.models.task_modules.assigners import \
     DynamicSoftLabelAssigner as ReferenceAssigner
+from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 
 from rtmdet_plus.models.dense_heads.rtmdet_head import pad_ground_truth
@@ -19,10 +20,13 @@ ROTATED_IOU = dict(type='RBboxOverlaps2D')
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
+def one_thread_in_our_scope():
+    """One torch thread; unprefixed types (``RBboxOverlaps2D``) resolve in rtmdet_plus's scope,
+    whatever scope an earlier test left current."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield
+    with DefaultScope.overwrite_default_scope('rtmdet_plus'):
+        yield
     torch.set_num_threads(threads)
 
 
@@ -54,8 +58,10 @@ def random_rotated_case(seed: int, num_gts: int, num_classes: int = 15, size: in
 
 
 def reference_assigner() -> ReferenceAssigner:
-    """mmdet's assigner with our rotated IoU, as mmrotate's RTMDet-R configs use it."""
-    reference = ReferenceAssigner(topk=13)
+    """mmdet's assigner (built in mmdet's scope) with our rotated IoU, as mmrotate's RTMDet-R
+    configs use it."""
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        reference = ReferenceAssigner(topk=13)
     reference.iou_calculator = RBboxOverlaps2D()
     return reference
 
