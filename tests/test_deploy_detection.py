@@ -79,3 +79,34 @@ def test_sdk_matches_onnxruntime(exported, image):
     sdk = sdk_predict(exported['work_dir'], image)
     ort = clipped_like_sdk(ort, mmcv.imread(image).shape)
     assert_same_detections(ort, sdk, 'SDK vs ONNX Runtime')
+
+
+DYNAMIC_CFG = str(REPO / 'configs' / 'deploy' / 'detection_onnxruntime_dynamic.py')
+
+
+def test_dynamic_export_takes_any_batch_and_size(exported, tmp_path):
+    """The dynamic config's graph: symbolic batch, height and width; the PyTorch model's
+    detections through the pipeline; and a raw batch of two 256x384 inputs gives each image
+    what it gives alone."""
+    import numpy as np
+    import onnxruntime as ort
+    files = export_model(DYNAMIC_CFG, exported['model_cfg'], exported['checkpoint'],
+                         exported['generated'], str(tmp_path), dump_info=False)
+    graph = onnx.load(files[0]).graph
+    dims = [d.dim_value or d.dim_param for d in graph.input[0].type.tensor_type.shape.dim]
+    assert all(isinstance(dims[axis], str) for axis in (0, 2, 3)), dims
+    model = init_detector(exported['model_cfg'], exported['checkpoint'], device='cpu')
+    reference = inference_detector(model, exported['generated']).pred_instances
+    detector = BackendDetector(DYNAMIC_CFG, exported['model_cfg'], files)
+    assert_same_detections(reference, detector(exported['generated']), 'dynamic ONNX Runtime')
+
+    session = ort.InferenceSession(files[0], providers=['CPUExecutionProvider'])
+    batch = np.random.default_rng(0).standard_normal((2, 3, 256, 384)).astype(np.float32)
+    dets, labels = session.run(None, {'input': batch})
+    assert dets.shape[0] == labels.shape[0] == 2 and dets.shape[2] == 5
+    for index in range(2):
+        alone_dets, alone_labels = session.run(None, {'input': batch[index:index + 1]})
+        rows = dets[index][dets[index][:, 4] > 0]
+        assert len(rows) > 10
+        np.testing.assert_allclose(rows, alone_dets[0][alone_dets[0][:, 4] > 0], atol=1e-4)
+        np.testing.assert_array_equal(labels[index][:len(rows)], alone_labels[0][:len(rows)])
