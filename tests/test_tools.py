@@ -251,3 +251,22 @@ def test_cpu_amp_optim_wrapper_autocasts_to_bfloat16():
         cfg = Config(dict(optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD'))))
         assert enable_amp(cfg) == 'CPUAmpOptimWrapper'
         assert cfg.optim_wrapper.dtype == 'bfloat16'
+
+
+def test_demo_says_what_to_do_when_validation_logged_no_map():
+    """CocoMetric logs no mAP when the model predicted nothing: the demo stops with a message
+    naming the metric and what to do, instead of a KeyError."""
+    import importlib.util
+    from types import SimpleNamespace
+
+    from mmengine.logging import MessageHub
+    spec = importlib.util.spec_from_file_location('rtmdet_plus_demo', REPO / 'tools' / 'demo.py')
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    runner = SimpleNamespace(message_hub=MessageHub.get_instance('test_demo_val_metric'),
+                             work_dir='/somewhere/work')
+    with pytest.raises(SystemExit, match=r'no val/coco/bbox_mAP: the model predicted nothing.*'
+                                         r'/somewhere/work.*train longer'):
+        demo.val_metric(runner, 'val/coco/bbox_mAP')
+    runner.message_hub.update_scalar('val/coco/bbox_mAP', 0.25)
+    assert demo.val_metric(runner, 'val/coco/bbox_mAP') == 0.25

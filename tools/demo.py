@@ -156,8 +156,8 @@ def main() -> None:
           f'({torch.get_num_threads()} threads); logs in {args.work_dir}', flush=True)
     runner = Runner.from_cfg(cfg)
     runner.train()
-    bbox_map = runner.message_hub.get_scalar('val/coco/bbox_mAP').current()
-    bbox_map50 = runner.message_hub.get_scalar('val/coco/bbox_mAP_50').current()
+    bbox_map, bbox_map50 = (val_metric(runner, f'val/coco/bbox_mAP{suffix}')
+                            for suffix in ('', '_50'))
     train_minutes = (time.perf_counter() - start) / 60
 
     with open(osp.join(args.work_dir, 'last_checkpoint')) as file:
@@ -165,7 +165,7 @@ def main() -> None:
     out_file = osp.abspath(osp.join(args.work_dir, 'demo_predictions.png'))
     drawn, image_path = draw(cfg, checkpoint, data_root, out_file, args.score_thr)
     if 'val/coco/segm_mAP' in runner.message_hub.log_scalars:  # an Ins model
-        segm_map, segm_map50 = (runner.message_hub.get_scalar(f'val/coco/segm_mAP{suffix}').current()
+        segm_map, segm_map50 = (val_metric(runner, f'val/coco/segm_mAP{suffix}')
                                 for suffix in ('', '_50'))
         print(f'[demo] COCO segm mAP on the val split ({shapes.num_val} images): {segm_map:.3f} '
               f'(mAP@0.5: {segm_map50:.3f})', flush=True)
@@ -175,6 +175,16 @@ def main() -> None:
           f'{args.score_thr} (right) saved to {out_file}', flush=True)
     if args.task == 'det' and not args.no_export:
         export_and_run_sdk(cfg, checkpoint, image_path, args.work_dir, args.score_thr)
+
+
+def val_metric(runner, key: str) -> float:
+    """The last validation's ``key``; SystemExit with what to do when validation logged none
+    (CocoMetric logs no mAP when the model predicted nothing on the val split)."""
+    if key not in runner.message_hub.log_scalars:
+        raise SystemExit(f'[demo] validation logged no {key}: the model predicted nothing on the '
+                         f'val split (see the log in {runner.work_dir}); train longer '
+                         '(--cfg-options train_cfg.max_epochs=...) or check the data')
+    return runner.message_hub.get_scalar(key).current()
 
 
 if __name__ == '__main__':
