@@ -16,10 +16,10 @@ detection all zero (score 0, which every consumer drops).
 from typing import Tuple
 
 import torch
+from mmdeploy.codebase.mmdet.deploy import get_post_processing_params
 from mmdeploy.mmcv.ops import multiclass_nms
 from mmdeploy.mmcv.ops.nms import ONNXNMSop
 from mmdeploy.mmcv.ops.nms_rotated import ONNXNMSRotatedOp
-from mmdeploy.codebase.mmdet.deploy import get_post_processing_params
 from mmdeploy.utils import Backend, get_backend, is_dynamic_shape
 from mmengine.config import ConfigDict
 from torch import Tensor
