@@ -1,4 +1,6 @@
-"""Shared fixtures: a small generated shapes dataset (COCO format) for the whole session."""
+"""Shared fixtures: a small generated shapes dataset (COCO format) for the whole session, and
+``report_figure`` for the figures a test measures."""
+import warnings
 from pathlib import Path
 
 import pytest
@@ -18,3 +20,20 @@ def shapes_dataset(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp('shapes')
     generate_shapes_dataset(str(root), SMALL_SHAPES)
     return root
+
+
+class MeasuredFigure(UserWarning):
+    """A figure a test measured (a learning test's mAP and minutes), for the warnings summary:
+    ``make test`` runs pytest-xdist workers, whose printed output pytest does not show, but whose
+    warnings it collects."""
+
+
+@pytest.fixture
+def report_figure(capsys):
+    """``report_figure(line)``: print ``line`` (a serial run) and warn it as a
+    :class:`MeasuredFigure` (every run's warnings summary)."""
+    def report(line: str) -> None:
+        with capsys.disabled():
+            print(f'\n{line}')
+        warnings.warn(MeasuredFigure(line))
+    return report

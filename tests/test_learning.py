@@ -46,28 +46,27 @@ def train_on_shapes(config: Path, tmp_path, max_epochs=None):
             hub.get_scalar('val/coco/bbox_mAP_50').current(), runner.iter, minutes)
 
 
-def report(capsys, name, result, bar):
+def report(report_figure, name, result, bar):
     bbox_map, bbox_map50, iters, minutes = result
-    with capsys.disabled():
-        print(f'\n[learning] {name}: {iters} iterations in {minutes:.1f} min, '
-              f'val bbox mAP {bbox_map:.3f} (mAP@0.5 {bbox_map50:.3f}); need >= {bar}')
+    report_figure(f'[learning] {name}: {iters} iterations in {minutes:.1f} min, '
+                  f'val bbox mAP {bbox_map:.3f} (mAP@0.5 {bbox_map50:.3f}); need >= {bar}')
 
 
-def test_rtmdet_tiny_reaches_half_map_on_shapes(tmp_path, capsys):
+def test_rtmdet_tiny_reaches_half_map_on_shapes(tmp_path, report_figure):
     """The bar of the foundation issue under `make test`: COCO bbox mAP >= 0.5 on the val split
     after 24 epochs (1200 iterations) of the 160-pixel, 3-class schedule (measured 0.58;
     about 4 minutes on 2 idle cores)."""
     result = train_on_shapes(LEARNING_CONFIG, tmp_path)
-    report(capsys, LEARNING_CONFIG.name, result, MIN_BBOX_MAP)
+    report(report_figure, LEARNING_CONFIG.name, result, MIN_BBOX_MAP)
     assert result[0] >= MIN_BBOX_MAP
 
 
 @pytest.mark.slow
-def test_demo_schedule_reaches_half_map_on_shapes(tmp_path, capsys):
+def test_demo_schedule_reaches_half_map_on_shapes(tmp_path, report_figure):
     """The `make demo` schedule (192 pixels, 4 classes, 20 epochs, 2000 iterations, measured
     0.605; about 10 minutes on 2 cores) reaches the same bar. Slow: `make test-slow`."""
     result = train_on_shapes(SHAPES_CONFIG, tmp_path)
-    report(capsys, SHAPES_CONFIG.name, result, MIN_BBOX_MAP)
+    report(report_figure, SHAPES_CONFIG.name, result, MIN_BBOX_MAP)
     assert result[0] >= MIN_BBOX_MAP
 
 

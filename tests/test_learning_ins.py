@@ -10,7 +10,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 from mmengine.logging import MessageHub
 from pycocotools.coco import COCO
 
@@ -47,15 +46,14 @@ def infer_val_picture(tmp_path):
     return log, cv2.imread(str(out_file)), cv2.imread(str(image_path)), masks
 
 
-def test_rtmdet_ins_learns_masks_on_shapes(tmp_path, capsys):
+def test_rtmdet_ins_learns_masks_on_shapes(tmp_path, report_figure):
     """The full bars under `make test`: 1000 iterations (20 epochs of 400 128x128 images)
     reached segm / bbox mAP 0.554 / 0.611 (seed 0) and 0.501 / 0.571 (seed 1) in calibration;
     about 4.3 min at one thread on a half-busy 2-core machine (8.7 min on a fully loaded one)."""
     segm_map, bbox_map, iters, minutes = train_ins_on_shapes(tmp_path)
-    with capsys.disabled():
-        print(f'\n[learning] {INS_CONFIG.name}: {iters} iterations in {minutes:.1f} min, val segm '
-              f'mAP {segm_map:.3f} (need >= {MIN_SEGM_MAP}), bbox mAP {bbox_map:.3f} (need >= '
-              f'{MIN_BBOX_MAP})')
+    report_figure(f'[learning] {INS_CONFIG.name}: {iters} iterations in {minutes:.1f} min, val '
+                  f'segm mAP {segm_map:.3f} (need >= {MIN_SEGM_MAP}), bbox mAP {bbox_map:.3f} '
+                  f'(need >= {MIN_BBOX_MAP})')
     assert segm_map >= MIN_SEGM_MAP and bbox_map >= MIN_BBOX_MAP
 
     # The inference entry point draws the masks: most pixels of the objects are tinted.

@@ -49,16 +49,15 @@ def train_on_rotated_shapes(config: Path, work: Path, options=None):
     return runner.message_hub.get_scalar('val/dota/mAP').current(), runner.iter, minutes
 
 
-def check(config: Path, tmp_path, capsys, bar: float) -> None:
+def check(config: Path, tmp_path, report_figure, bar: float) -> None:
     map50, iters, minutes = train_on_rotated_shapes(config, tmp_path)
-    with capsys.disabled():
-        print(f'\n[rotated learning] {config.name}: {iters} iterations in {minutes:.1f} min, '
-              f'val DOTA mAP@0.5 {map50:.3f}; need >= {bar}')
+    report_figure(f'[rotated learning] {config.name}: {iters} iterations in {minutes:.1f} min, '
+                  f'val DOTA mAP@0.5 {map50:.3f}; need >= {bar}')
     assert map50 >= bar
 
 
-def test_rotated_rtmdet_tiny_reaches_map50_on_rotated_shapes(tmp_path, capsys):
+def test_rotated_rtmdet_tiny_reaches_map50_on_rotated_shapes(tmp_path, report_figure):
     """DOTA mAP@0.5 >= 0.6 after 20 epochs (1000 iterations, measured 0.877 with randomness
     seed 0; about 4 minutes on one thread of an idle 2-core machine; 12 epochs gave 0.674 /
     0.567 for seeds 0 / 1, too close to the bar)."""
-    check(FULL_CONFIG, tmp_path, capsys, MIN_MAP50)
+    check(FULL_CONFIG, tmp_path, report_figure, MIN_MAP50)
