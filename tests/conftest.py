@@ -37,3 +37,13 @@ def report_figure(capsys):
             print(f'\n{line}')
         warnings.warn(MeasuredFigure(line))
     return report
+
+
+# The trainings (minutes each, on one thread) run first, so that pytest-xdist's file-by-file
+# scheduler starts them on different workers and the short files fill in around them.
+LONG_FILES = ('test_learning.py', 'test_learning_ins.py', 'test_rotated_learning.py')
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: index for index, name in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FILES)))  # stable
