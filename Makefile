@@ -28,7 +28,8 @@ $(ENV_STAMP): $(REQS)
 	# mmcv 2.1.0 ships as source only: compile it with its CPU ops (nms, nms_rotated, box_iou_rotated).
 	# pip caches the built wheel, so a second environment on the same machine is quick.
 	$(PY) -c "import mmcv.ops" 2>/dev/null || \
-		MMCV_WITH_OPS=1 MAX_JOBS=$${MAX_JOBS:-2} $(PIP) install --no-build-isolation mmcv==2.1.0
+		MMCV_WITH_OPS=1 MAX_JOBS=$${MAX_JOBS:-2} $(PIP) install --no-build-isolation mmcv==2.1.0 \
+			-c requirements/constraints.txt
 	$(PIP) install -r requirements/runtime.txt -r requirements/tests.txt -c requirements/constraints.txt
 	# Legacy develop install: mim finds configs and tools under rtmdet_plus/.mim (see setup.py).
 	$(PIP) install --no-deps --no-build-isolation --no-use-pep517 -e .

@@ -78,15 +78,16 @@ def test_onnxruntime_matches_pytorch(exported, image):
 
 def test_sdk_detector_matches_pytorch(exported, image):
     """The SDK's ResizeInstanceMask, thresholding our mask logits at logit(mask_thr_binary),
-    called three times on one detector (its first call read unfinished outputs before the
-    workaround in :mod:`rtmdet_plus.deploy.sdk_detector`)."""
+    called three times on one ``mmdeploy_runtime.Detector`` (its first call read unfinished
+    outputs before the exported pipeline waited for them: :mod:`rtmdet_plus.deploy.sdk`)."""
     if exported['kind'] != 'static':
         pytest.skip('the SDK folder is dumped for the static export only')
     model = init_detector(exported['model_cfg'], exported['checkpoint'], device='cpu')
     reference = inference_detector(model, image).pred_instances
+    from mmdeploy_runtime import Detector
+
     from rtmdet_plus.deploy.results import sdk_instances
-    from rtmdet_plus.deploy.sdk_detector import SDKDetector
-    detector = SDKDetector(exported['export_dir'])
+    detector = Detector(model_path=exported['export_dir'], device_name='cpu', device_id=0)
     reference = clipped_like_sdk(reference, mmcv.imread(image).shape)
     for _ in range(3):
         result = sdk_instances(detector(mmcv.imread(image)))

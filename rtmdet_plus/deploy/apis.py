@@ -18,9 +18,10 @@ from mmdeploy.utils import Backend, get_backend, get_input_shape, get_ir_config,
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 
-from .checks import check_custom_ops, check_file, check_input_tensor, check_task_matches
+from .backend_model import postprocess_options
+from .checks import (check_custom_ops, check_file, check_input_tensor, check_sdk_folder,
+                     check_sdk_numpy, check_task_matches)
 from .results import instances_from_outputs, sdk_instances
-from .sdk_detector import SDKDetector, SDKRotatedDetector
 
 DEFAULT_DEPLOY_CFG = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
                               'configs', 'deploy', 'detection_onnxruntime_static.py')
@@ -132,8 +133,7 @@ class BackendDetector:
         self.task_processor = build_task_processor(self.model_cfg, self.deploy_cfg, device)
         self.model = self.task_processor.build_backend_model(list(files))
         self.input_shape = get_input_shape(self.deploy_cfg)
-        self.mask_thr = self.model_cfg.model.test_cfg.get('mask_thr_binary', 0.5)
-        self.min_bbox_size = self.model_cfg.model.test_cfg.get('min_bbox_size', -1)
+        self.postprocess_options = postprocess_options(self.model_cfg)
 
     @property
     def expected_input_shape(self) -> tuple:
@@ -162,23 +162,22 @@ class BackendDetector:
         outputs = self.run_tensor(inputs)
         masks = outputs[2][0] if len(outputs) > 2 else None
         return instances_from_outputs(outputs[0][0], outputs[1][0],
-                                      data['data_samples'][0].metainfo, masks, self.mask_thr,
-                                      min_bbox_size=self.min_bbox_size)
+                                      data['data_samples'][0].metainfo, masks,
+                                      **self.postprocess_options)
 
 
 def sdk_predict(work_dir: str, img: Union[str, np.ndarray], rotated: bool = False,
                 device: str = 'cpu') -> InstanceData:
-    """Run the MMDeploy SDK (``mmdeploy_runtime``) on a folder written with ``dump_info`` and
-    return its detections on the original image as ``InstanceData``."""
-    for name in ('deploy.json', 'pipeline.json'):
-        check_file(osp.join(work_dir, name), 'SDK file',
-                   'export with dump_info=True (tools/deploy.py --dump-info)')
+    """Run the MMDeploy SDK's Python API (``mmdeploy_runtime.Detector``, ``RotatedDetector``
+    with ``rotated``) on a folder written with ``dump_info`` and return its detections on the
+    original image as ``InstanceData``."""
+    check_sdk_folder(work_dir)
+    check_sdk_numpy()
+    import mmdeploy_runtime
     image = mmcv.imread(img) if isinstance(img, str) else img
     device_name, _, device_id = device.partition(':')
-    # mmdeploy_runtime's Detector / RotatedDetector lose the labels under numpy 2: the same
-    # SDK through its C API (sdk_detector)
-    cls = SDKRotatedDetector if rotated else SDKDetector
-    detector = cls(work_dir, device_name, int(device_id or 0))
+    cls = mmdeploy_runtime.RotatedDetector if rotated else mmdeploy_runtime.Detector
+    detector = cls(model_path=work_dir, device_name=device_name, device_id=int(device_id or 0))
     return sdk_instances(detector(image), rotated=rotated)
 
 

@@ -88,3 +88,45 @@ def check_input_tensor(tensor, expected_shape: Sequence) -> None:
             f'input tensor of shape {shape} does not fit the exported model, which expects '
             f'{spelled} (N, C, H, W); give an image (it is resized as the model\'s test pipeline '
             'says) or a tensor of that shape')
+
+
+def sdk_numpy_problem() -> str:
+    """What is wrong with numpy for the installed MMDeploy SDK binding ('' when nothing is):
+    ``mmdeploy_runtime`` 1.3.1 was built against numpy 1.x, and under numpy 2 its Detector /
+    RotatedDetector return the same label for every box."""
+    import importlib.util
+
+    import numpy as np
+    if int(np.__version__.split('.')[0]) < 2 or importlib.util.find_spec('mmdeploy_runtime') is None:
+        return ''
+    return (f'numpy {np.__version__} is installed, but the MMDeploy SDK binding (mmdeploy-runtime '
+            '1.3.1) was built for numpy 1.x and gives every box the same label under numpy 2: '
+            "pip install 'numpy<2' (requirements/constraints.txt pins 1.26.4)")
+
+
+def check_sdk_numpy() -> None:
+    """RuntimeError with :func:`sdk_numpy_problem`'s message, if any."""
+    problem = sdk_numpy_problem()
+    if problem:
+        raise RuntimeError(problem)
+
+
+def check_sdk_folder(work_dir: str) -> None:
+    """FileNotFoundError unless ``work_dir`` has the SDK's files; ValueError for an RTMDet-Ins
+    folder whose pipeline lets the SDK read unfinished outputs (exported before the SDK
+    export waited for them: see :mod:`rtmdet_plus.deploy.sdk`)."""
+    import json
+
+    from .sdk import waits_for_net_outputs
+    for name in ('deploy.json', 'pipeline.json'):
+        check_file(osp.join(work_dir, name), 'SDK file',
+                   'export with dump_info=True (tools/deploy.py --dump-info)')
+    pipeline_file = osp.join(work_dir, 'pipeline.json')
+    with open(pipeline_file) as f:
+        pipeline = json.load(f)
+    if not waits_for_net_outputs(pipeline):
+        raise ValueError(
+            f'{pipeline_file}: the SDK would post-process the masks before the network\'s outputs '
+            'are copied (corrupt or no detections); export the folder again with tools/deploy.py '
+            "and rtmdet_plus's deploy configs, which add the task that waits for them")
+

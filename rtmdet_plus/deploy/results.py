@@ -93,7 +93,8 @@ def instances_from_outputs(dets, labels, img_meta: dict, masks=None, mask_thr: f
 def sdk_instances(result, rotated: bool = False) -> InstanceData:
     """An ``mmdeploy_runtime`` Detector / RotatedDetector result -> ``InstanceData``.
 
-    Detector gives (bboxes (N, 5) x1 y1 x2 y2 score, labels (N,), masks list of (h, w) uint8);
+    Detector gives (bboxes (N, 5) x1 y1 x2 y2 score, labels (N,), masks: list of (h, w) uint8,
+    empty arrays for a model without masks);
     RotatedDetector gives (dets (N, 6) cx cy w h angle score, labels (N,)). Coordinates are on
     the original image.
     """
@@ -103,6 +104,7 @@ def sdk_instances(result, rotated: bool = False) -> InstanceData:
     out = InstanceData(bboxes=RotatedBoxes(boxes) if rotated else boxes,
                        scores=torch.from_numpy(dets[:, -1].copy()),
                        labels=torch.from_numpy(labels.astype(np.int64)))
-    if not rotated and len(result) > 2 and len(result[2]):
-        out.masks = torch.from_numpy(np.stack([np.asarray(m) > 0 for m in result[2]]))
+    masks = [np.asarray(mask) for mask in result[2]] if len(result) > 2 else []
+    if not rotated and masks and all(mask.ndim == 2 and mask.size for mask in masks):
+        out.masks = torch.from_numpy(np.stack([mask > 0 for mask in masks]))
     return out

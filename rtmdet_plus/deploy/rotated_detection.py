@@ -17,6 +17,7 @@ from mmdeploy.codebase.mmdet.deploy.object_detection import MMDET_TASK, ObjectDe
 from mmdeploy.codebase.mmdet.deploy.object_detection_model import End2EndModel
 from mmdeploy.utils import Task, get_backend
 
+from .backend_model import postprocess_options
 from .results import instances_from_outputs
 
 SDK_COMPONENT = 'ResizeRBBox'
@@ -30,8 +31,10 @@ class RotatedEnd2EndModel(End2EndModel):
         if mode != 'predict':
             raise ValueError(f"a deployed model only predicts; got mode={mode!r}")
         batch_dets, batch_labels = self.predict(inputs.contiguous())[:2]
+        options = postprocess_options(self.model_cfg)
         for dets, labels, sample in zip(batch_dets, batch_labels, data_samples):
-            sample.pred_instances = instances_from_outputs(dets, labels, sample.metainfo)
+            sample.pred_instances = instances_from_outputs(dets, labels, sample.metainfo,
+                                                           **options)
         return data_samples
 
 

@@ -6,6 +6,15 @@ rescaled by ``ResizeRBBox``, which the SDK keeps in its ``mmrotate`` module. Imp
 :mod:`rtmdet_plus.deploy` wraps MMDeploy's ``get_postprocess`` (used by ``export2SDK``, also
 from MMDeploy's own ``tools/deploy.py``) so that component is looked up there, and so that the
 SDK thresholds our RTMDet-Ins graphs' mask logits at the logit of ``mask_thr_binary``.
+
+It also wraps ``get_pipeline`` for ``ResizeInstanceMask`` pipelines (RTMDet-Ins, ours and
+mmdet's). The SDK's ``Net`` task hands its outputs on while the CPU stream is still copying them
+(only under a profiler does it wait), and ``ResizeInstanceMask`` reads ``dets`` and ``labels``
+before its own wait (MMDeploy 1.3.1 commented that wait out; ``ResizeBBox`` keeps it): corrupt or
+no detections, mostly on a detector's first call. The pipeline gets one more task between the
+two, an empty ``Transform`` (``Compose`` of nothing): every SDK operation context waits for its
+stream when it closes, so the post-processing starts on finished outputs. This is in the
+exported folder, so every SDK user (``mmdeploy_runtime.Detector``, the C and C++ APIs) gets it.
 """
 import functools
 
@@ -17,6 +26,10 @@ from .results import mask_logit_threshold
 SDK_MODULE_OF_COMPONENT = {'ResizeRBBox': 'mmrotate'}
 
 _MARK = '_rtmdet_plus_sdk_modules'
+
+# The task that waits for the network's outputs, and the name of its output.
+WAIT_TASK_NAME = 'wait_for_net_outputs'
+WAITED_OUTPUT = 'waited_infer_output'
 
 
 def builds_our_head(model_cfg) -> bool:
@@ -47,3 +60,41 @@ def patch_sdk_export() -> None:
 
     setattr(get_postprocess, _MARK, True)
     export_info.get_postprocess = get_postprocess
+
+    original_pipeline = export_info.get_pipeline
+
+    @functools.wraps(original_pipeline)
+    def get_pipeline(*args, **kwargs) -> dict:
+        info = original_pipeline(*args, **kwargs)
+        info['pipeline']['tasks'] = wait_before_mask_postprocess(info['pipeline']['tasks'])
+        return info
+
+    setattr(get_pipeline, _MARK, True)
+    export_info.get_pipeline = get_pipeline
+
+
+def wait_before_mask_postprocess(tasks: list) -> list:
+    """``pipeline.json``'s tasks with the waiting task (see the module docstring) before each
+    ``ResizeInstanceMask`` post-processing, which then reads the waited outputs."""
+    net_outputs = {name for task in tasks if task.get('module') == 'Net'
+                   for name in task['output']}
+    result = []
+    for task in tasks:
+        if task.get('component') == 'ResizeInstanceMask' and WAIT_TASK_NAME not in (
+                other.get('name') for other in tasks):
+            waited = [name for name in task['input'] if name in net_outputs]
+            assert len(waited) == 1, f'expected one network output in {task}'
+            result.append(dict(type='Task', module='Transform', name=WAIT_TASK_NAME,
+                               input=waited, output=[WAITED_OUTPUT], transforms=[]))
+            task = dict(task, input=[WAITED_OUTPUT if name in net_outputs else name
+                                     for name in task['input']])
+        result.append(task)
+    return result
+
+
+def waits_for_net_outputs(pipeline: dict) -> bool:
+    """Whether a ``pipeline.json``'s content is safe from the SDK's race above: no
+    ``ResizeInstanceMask``, or the waiting task before it."""
+    tasks = pipeline.get('pipeline', {}).get('tasks', [])
+    return (not any(task.get('component') == 'ResizeInstanceMask' for task in tasks)
+            or any(task.get('name') == WAIT_TASK_NAME for task in tasks))

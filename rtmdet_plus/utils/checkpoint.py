@@ -13,6 +13,7 @@ mmengine's ``CheckpointLoader`` use these loaders for local paths and http(s) UR
 ``load_checkpoint``, the Runner's ``load_from`` / ``resume`` and
 ``init_cfg=dict(type='Pretrained')`` all load safely.
 """
+import importlib
 import os
 import os.path as osp
 import pickle
@@ -60,7 +61,8 @@ def checkpoint_safe_globals() -> List[SafeGlobal]:
     the file differs from the callable's own (numpy 1.x wrote ``numpy.core.multiarray``,
     numpy 2.x writes ``numpy._core.multiarray``).
     """
-    multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
+    # numpy 2's module; numpy 1.26 keeps it as an alias of numpy.core.multiarray
+    multiarray = importlib.import_module('numpy._core.multiarray')
     safe: List[SafeGlobal] = [HistoryBuffer, np.ndarray, np.dtype,
                               (_history_buffer_statistic, 'builtins.getattr')]
     for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):

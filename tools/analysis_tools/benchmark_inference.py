@@ -94,7 +94,6 @@ def prepare(args, work_dir: str):
 
     from rtmdet_plus.apis import inference_detector, init_detector
     from rtmdet_plus.deploy import BackendDetector, export_model
-    from rtmdet_plus.deploy.sdk_detector import SDKDetector
     from rtmdet_plus.deploy.toy_models import (small_input_config, toy_model_files,
                                                write_test_image)
     from rtmdet_plus.testing.mmdet_oracle import MMDET_CONFIGS
@@ -125,7 +124,8 @@ def prepare(args, work_dir: str):
             network_onnx(model, inputs.shape[-1], osp.join(folder, 'network.onnx')))
         graphs[name] = dict(graph=(lambda s, f: lambda: s.run(None, f))(end2end, feed),
                             network=(lambda s, f: lambda: s.run(None, f))(network, feed))
-    sdk = SDKDetector(ours_dir)
+    from mmdeploy_runtime import Detector
+    sdk = Detector(model_path=ours_dir, device_name='cpu', device_id=0)
     rows['sdk'] = lambda: sdk(image)
     torch.set_grad_enabled(False)
     return rows, graphs
