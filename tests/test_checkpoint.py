@@ -144,23 +144,27 @@ def test_numpy_metadata_loads(tmp_path):
     assert loaded['history'].mean() == 1.5
 
 
-def _rename_globals(path: Path, old: bytes, new: bytes) -> None:
-    """Rewrite the pickle inside a torch zip checkpoint, replacing ``old`` module names."""
+def _rename_globals(path: Path, names: tuple, new: bytes) -> None:
+    """Rewrite the pickle inside a torch zip checkpoint, replacing whichever of the module
+    ``names`` it holds by ``new``."""
     with zipfile.ZipFile(path) as source:
         entries = [(info, source.read(info)) for info in source.infolist()]
     with zipfile.ZipFile(path, 'w', zipfile.ZIP_STORED) as target:
         for info, data in entries:
             if info.filename.endswith('data.pkl'):
-                assert old in data
-                data = data.replace(old, new)
+                old = next(name for name in names if name + b'\n' in data)
+                data = data.replace(old + b'\n', new + b'\n')
+                assert new + b'\n' in data
             target.writestr(info, data)
 
 
-def test_numpy1_checkpoints_load(tmp_path):
-    """Official checkpoints were written with numpy 1.x: ``numpy.core.multiarray`` globals."""
-    path = tmp_path / 'numpy1.pth'
+@pytest.mark.parametrize('module', [b'numpy.core.multiarray', b'numpy._core.multiarray'])
+def test_checkpoints_of_either_numpy_load(tmp_path, module):
+    """Official checkpoints were written with numpy 1.x (``numpy.core.multiarray`` globals),
+    newer ones with numpy 2.x (``numpy._core.multiarray``): both load under this numpy."""
+    path = tmp_path / 'numpy.pth'
     torch.save(dict(meta=dict(array=np.arange(3.0), scalar=np.float64(2.5))), path)
-    _rename_globals(path, b'numpy._core.multiarray', b'numpy.core.multiarray')
+    _rename_globals(path, (b'numpy._core.multiarray', b'numpy.core.multiarray'), module)
     loaded = load_checkpoint_file(path)['meta']
     np.testing.assert_array_equal(loaded['array'], np.arange(3.0))
     assert loaded['scalar'] == 2.5

@@ -122,3 +122,61 @@ def test_every_task_processor_builds_our_classes():
     for _ in range(2):
         model = build_task_processor(model_cfg, deploy_cfg, 'cpu').build_pytorch_model()
         assert type(model.bbox_head).__module__.startswith('rtmdet_plus.')
+
+
+def ins_pipeline_tasks() -> list:
+    """``pipeline.json``'s tasks as MMDeploy writes them for RTMDet-Ins."""
+    return [dict(type='Task', module='Transform', name='Preprocess', input=['img'],
+                 output=['prep_output'], transforms=[]),
+            dict(type='Task', module='Net', name='rtmdet-ins', input=['prep_output'],
+                 output=['infer_output'], is_batched=False),
+            dict(type='Task', module='mmdet', name='postprocess', component='ResizeInstanceMask',
+                 input=['prep_output', 'infer_output'], output=['post_output'], params={})]
+
+
+def test_mask_postprocess_reads_waited_outputs():
+    """The waiting task sits between the network and ResizeInstanceMask, which reads its
+    output instead of the network's; other pipelines are left as they are; applied twice,
+    nothing changes."""
+    from rtmdet_plus.deploy.sdk import (WAIT_TASK_NAME, wait_before_mask_postprocess,
+                                        waits_for_net_outputs)
+    tasks = ins_pipeline_tasks()
+    waited = wait_before_mask_postprocess(tasks)
+    assert [task['name'] for task in waited] == ['Preprocess', 'rtmdet-ins', WAIT_TASK_NAME,
+                                                  'postprocess']
+    wait, post = waited[2], waited[3]
+    assert (wait['module'], wait['input'], wait['transforms']) == ('Transform', ['infer_output'],
+                                                                   [])
+    assert post['input'] == ['prep_output', wait['output'][0]]
+    assert wait_before_mask_postprocess(waited) == waited
+    assert waits_for_net_outputs(dict(pipeline=dict(tasks=waited)))
+    assert not waits_for_net_outputs(dict(pipeline=dict(tasks=tasks)))
+    detection = tasks[:2] + [dict(tasks[2], component='ResizeBBox')]
+    assert wait_before_mask_postprocess(detection) == detection
+    assert waits_for_net_outputs(dict(pipeline=dict(tasks=detection)))
+
+
+def test_sdk_refuses_a_racing_ins_folder(tmp_path):
+    """An RTMDet-Ins folder exported without the waiting task: an error naming pipeline.json
+    and what to do, not corrupt masks."""
+    import json
+
+    from rtmdet_plus.deploy import sdk_predict
+    (tmp_path / 'deploy.json').write_text('{}')
+    (tmp_path / 'pipeline.json').write_text(json.dumps(
+        dict(pipeline=dict(input=['img'], output=['post_output'], tasks=ins_pipeline_tasks()))))
+    with pytest.raises(ValueError, match=r'pipeline\.json.*export the folder again'):
+        sdk_predict(str(tmp_path), write_test_image(str(tmp_path / 'image.png')))
+
+
+def test_sdk_refuses_numpy_2(monkeypatch, tmp_path):
+    """Under numpy 2 the SDK binding gives every box one label: sdk_predict stops with what to
+    install instead."""
+    import numpy as np
+
+    from rtmdet_plus.deploy.checks import check_sdk_numpy, sdk_numpy_problem
+    assert sdk_numpy_problem() == ''  # the environment's numpy 1.26
+    monkeypatch.setattr(np, '__version__', '2.4.6')
+    assert "numpy<2" in sdk_numpy_problem()
+    with pytest.raises(RuntimeError, match=r"numpy 2\.4\.6 .*pip install 'numpy<2'"):
+        check_sdk_numpy()

@@ -142,6 +142,14 @@ def assert_agree(reference: InstanceData, other: InstanceData, what: str) -> dic
     return stats
 
 
+def worst(stats: list) -> str:
+    """The weakest agreement over ``stats`` of :func:`assert_agree`, as a line."""
+    line = (f"box IoU >= {min(s['min_iou'] for s in stats):.5f}, "
+            f"scores within {max(s['max_score_diff'] for s in stats):.1e}")
+    mask_ious = [s['min_mask_iou'] for s in stats]
+    return line + (f', mask IoU >= {min(mask_ious):.4f}' if min(mask_ious) < 1 else '')
+
+
 def test_sdk_python_binding_matches_pytorch(toy_model, exported, tmp_path, report_figure):
     """The tutorial's ``Detector(model_path=work_dir, device_name='cpu', device_id=0)`` and
     ``bboxes, labels, masks = detector(img)`` in a fresh process, three calls a image."""
@@ -153,7 +161,7 @@ def test_sdk_python_binding_matches_pytorch(toy_model, exported, tmp_path, repor
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     arrays = np.load(out)
-    worst = dict(min_iou=1.0, max_score_diff=0.0, min_mask_iou=1.0)
+    stats = []
     for index, (image, reference) in enumerate(zip(images, pytorch_detections(toy_model, images))):
         if not rotated:  # the SDK clips x2, y2 at width - 1, height - 1
             reference = clipped_like_sdk(reference, mmcv.imread(image).shape)
@@ -170,32 +178,30 @@ def test_sdk_python_binding_matches_pytorch(toy_model, exported, tmp_path, repor
                                 rotated=rotated)
             if toy_model[5] == 'instance-seg':
                 assert 'masks' in sdk and sdk.masks.shape[1:] == reference.masks.shape[1:]
-            stats = assert_agree(reference, sdk, f'SDK binding, {Path(image).name}, call {call}')
-            worst = dict(min_iou=min(worst['min_iou'], stats['min_iou']),
-                         max_score_diff=max(worst['max_score_diff'], stats['max_score_diff']),
-                         min_mask_iou=min(worst['min_mask_iou'], stats['min_mask_iou']))
+            stats.append(assert_agree(reference, sdk,
+                                      f'SDK binding, {Path(image).name}, call {call}'))
         assert len(torch.unique(reference.labels)) > 1  # a label per box is checked, not one
     report_figure(f'SDK binding vs PyTorch, {toy_model[5]} ({exported.parent.name}): '
-                  f'{len(images)} images x 3 calls, {TOP_K} best each way matched; '
-                  f"box IoU >= {worst['min_iou']:.5f}, scores within {worst['max_score_diff']:.1e}"
-                  + (f", mask IoU >= {worst['min_mask_iou']:.4f}"
-                     if toy_model[5] == 'instance-seg' else ''))
+                  f'{len(images)} images x 3 calls, {TOP_K} best each way matched; {worst(stats)}')
 
 
-def test_mmdeploy_inference_model_matches_pytorch(toy_model, ours):
+def test_mmdeploy_inference_model_matches_pytorch(toy_model, ours, report_figure):
     """The tutorial's ``inference_model(model_cfg, deploy_cfg, backend_files, img, device)``
     over the exported end2end.onnx."""
     from mmdeploy.apis import inference_model
     work_dir, result = ours
     assert result.returncode == 0, result.stderr[-3000:]
     images = task_images(toy_model)
+    stats = []
     for image, reference in zip(images, pytorch_detections(toy_model, images)):
         outputs = inference_model(toy_model[1], toy_model[0], [str(work_dir / 'end2end.onnx')],
                                   image, 'cpu')
         instances = outputs[0].pred_instances
         if toy_model[5] == 'instance-seg':
             assert instances.masks.shape[1:] == reference.masks.shape[1:]
-        assert_agree(reference, instances, f'inference_model, {Path(image).name}')
+        stats.append(assert_agree(reference, instances, f'inference_model, {Path(image).name}'))
+    report_figure(f'inference_model vs PyTorch, {toy_model[5]}: {len(images)} images, '
+                  f'{TOP_K} best each way matched; {worst(stats)}')
 
 
 def test_export_and_run_sdk_draws_the_sdk_detections(toy_model, tmp_path):
