@@ -11,11 +11,44 @@ root registry, which cannot see mmdet's types. ``locations`` names the module th
 our types, so a registry imports it the first time it is asked for a type; the parent's locations
 follow, because a lookup that falls through to mmdet reads mmdet's entries without importing
 them (without this, ``DetLocalVisualizer`` is unknown unless something imported it before).
+
+Names we register that mmdet (or mmcv) also has: in our scope they resolve to ours, in mmdet's
+scope to mmdet's (``rtmdet_plus.X`` reaches ours from there). ``OVERRIDDEN_NAMES`` says why each
+exists; the heads, neck, backbone and assigner load mmdet's checkpoints unchanged.
 """
 from mmdet import registry as mmdet_registry
+from mmengine.config.utils import MODULE2PACKAGE
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import Registry
 
 SCOPE = 'rtmdet_plus'
+# the scope's package, for mmengine's inferencers (DetInferencer(model=<metafile name>,
+# scope='rtmdet_plus')) and ``rtmdet_plus::`` config paths
+MODULE2PACKAGE.setdefault(SCOPE, 'rtmdet_plus')
+
+# registry name -> {type name also registered by mmdet / mmcv: why ours exists}
+OVERRIDDEN_NAMES = {
+    'model': {
+        'CSPNeXt': 'written anew; same architecture and state-dict names as mmdet',
+        'CSPNeXtPAFPN': 'written anew; same architecture and state-dict names as mmdet',
+        'RTMDetHead': 'the head without ATSS machinery, with the batched assigner path',
+        'RTMDetSepBNHead': 'the head without ATSS machinery, with the batched assigner path',
+        'RTMDetInsHead': 'the instance head on our detection head, equal outputs to mmdet',
+        'RTMDetInsSepBNHead': 'the instance head on our detection head, equal outputs to mmdet',
+    },
+    'task util': {
+        'DynamicSoftLabelAssigner': 'exact batched assignment (no per-image loop) beside '
+                                    "mmdet's per-image one",
+    },
+    'dataset': {
+        'CocoDataset': "mmdet's, with the annotation file and segmentations checked: errors "
+                       'naming the file, the annotation and the image',
+    },
+    'transform': {
+        'LoadImageFromFile': "mmcv's, with errors naming a missing or undecodable image",
+        'LoadAnnotations': "mmdet's, refusing masks drawn for another image size",
+    },
+}
 
 
 def _child(name: str, parent: Registry, location: str = 'rtmdet_plus') -> Registry:
@@ -47,3 +80,5 @@ EVALUATOR = _child('evaluator', mmdet_registry.EVALUATOR)
 VISUALIZERS = _child('visualizer', mmdet_registry.VISUALIZERS)
 VISBACKENDS = _child('vis_backend', mmdet_registry.VISBACKENDS)
 LOG_PROCESSORS = _child('log_processor', mmdet_registry.LOG_PROCESSORS)
+# mmdet has no function registry (collate functions): ours passes lookups to mmengine's
+FUNCTIONS = _child('function', MMENGINE_FUNCTIONS)

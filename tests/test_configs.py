@@ -269,3 +269,24 @@ def test_metafile_weights_and_ap_match_mmdet() -> None:
         our_ap = model['Results'][0]['Metrics']['box AP']
         mmdet_ap = published['Results'][0]['Metrics']['box AP']
         assert 0 <= our_ap - mmdet_ap <= 0.3 + 1e-9, (model['Name'], our_ap, mmdet_ap)
+
+
+def test_overridden_mmdet_names_are_documented() -> None:
+    """Every type name our scope registers that mmdet or mmcv also registers is listed, with
+    its reason, in ``rtmdet_plus.registry.OVERRIDDEN_NAMES``, and nothing else is."""
+    import mmcv.transforms  # noqa: F401  (registers mmcv's transforms)
+    from mmdet import registry as mmdet_registry
+    from mmdet.utils import register_all_modules
+
+    from rtmdet_plus import registry
+    register_all_modules(init_default_scope=False)
+    for name in ('MODELS', 'TASK_UTILS', 'DATASETS', 'TRANSFORMS', 'METRICS', 'HOOKS'):
+        ours, theirs = getattr(registry, name), getattr(mmdet_registry, name)
+        ours.import_from_location()
+        known = set(theirs.module_dict)
+        if theirs.parent is not None:
+            known |= set(theirs.parent.module_dict)  # mmengine's root: mmcv's transforms
+        shared = set(ours.module_dict) & known
+        documented = registry.OVERRIDDEN_NAMES.get(ours.name, {})
+        assert shared == set(documented), (ours.name, sorted(shared), sorted(documented))
+        assert all(documented.values())

@@ -93,6 +93,22 @@ def test_demo_runs_end_to_end_on_a_tiny_schedule(tmp_path):
     assert exported, proc.stdout[-4000:]
     deploy_dir = Path(exported.group(1)).parent
     assert all((deploy_dir / name).is_file() for name in ('end2end.onnx', 'pipeline.json', 'deploy.json'))
+    val_image = next((tmp_path / 'data').rglob('val/*.jpg'))
     sdk_picture = cv2.imread(exported.group(2))
     assert sdk_picture is not None and sdk_picture.shape[:2] == cv2.imread(
-        str(next((tmp_path / 'data').rglob('val/*.jpg')))).shape[:2]  # drawn on the val image
+        str(val_image)).shape[:2]  # drawn on the val image
+
+    # the saved model config and checkpoint serve mmdet's DetInferencer, in a fresh process
+    checkpoint = next((tmp_path / 'work').glob('*.pth'))
+    script = ('import sys, rtmdet_plus; from mmdet.apis import DetInferencer; '
+              "inferencer = DetInferencer(model=sys.argv[1], weights=sys.argv[2], "
+              "scope='rtmdet_plus', device='cpu'); "
+              'out = inferencer(sys.argv[3], return_vis=False, no_save_vis=True, '
+              'no_save_pred=True); '
+              "print('predictions', len(out['predictions'][0]['scores']))")
+    proc = subprocess.run(
+        [sys.executable, '-c', script, str(tmp_path / 'work' / 'demo_model_config.py'),
+         str(checkpoint), str(val_image)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert re.search(r'^predictions \d+$', proc.stdout, re.MULTILINE)

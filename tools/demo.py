@@ -14,6 +14,7 @@ Runtime, NMS in the graph, MMDeploy SDK files) into ``<work-dir>/deploy``, run M
 inference on the same val image and save its picture (``--no-export`` skips this).
 """
 import argparse
+import copy
 import os
 import os.path as osp
 import sys
@@ -87,7 +88,9 @@ def draw(cfg: Config, checkpoint: str, data_root: str, out_file: str, score_thr:
     picked = pick_val_image(ann_file)
     image_path = osp.join(data_root, cfg.val_dataloader.dataset.data_prefix['img'],
                           picked['info']['file_name'])
-    model = init_detector(cfg, checkpoint, device='cpu')
+    # a copy: mmdet's inference_detector rewrites its model's test pipeline for arrays
+    # (LoadImageFromNDArray), which the config saved for export and DetInferencer must not get
+    model = init_detector(copy.deepcopy(cfg), checkpoint, device='cpu')
     image = mmcv.imread(image_path)
     result = inference_detector(model, image)
 

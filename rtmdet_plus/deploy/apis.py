@@ -18,13 +18,14 @@ from mmdeploy.utils import Backend, get_backend, get_input_shape, get_ir_config,
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 
+from rtmdet_plus.utils.paths import package_config
+
 from .backend_model import postprocess_options
 from .checks import (check_custom_ops, check_file, check_input_tensor, check_sdk_folder,
                      check_sdk_numpy, check_task_matches)
 from .results import instances_from_outputs, sdk_instances
 
-DEFAULT_DEPLOY_CFG = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-                              'configs', 'deploy', 'detection_onnxruntime_static.py')
+DEFAULT_DEPLOY_CFG = package_config('deploy/detection_onnxruntime_static.py')
 
 
 def load_configs(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config]):
