@@ -1,11 +1,12 @@
 """The rotated training-step benchmark runs end to end: one table row and one JSON record per
-input size, with positive step and assignment times."""
+input size, with positive step and assignment times and a memory peak above the gradients'
+bytes."""
 import json
 import os
 import subprocess
 import sys
 
-from rtmdet_plus.testing import REPO
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_benchmark_rotated_train_prints_one_row_per_input(tmp_path):
@@ -19,5 +20,8 @@ def test_benchmark_rotated_train_prints_one_row_per_input(tmp_path):
     assert [row.split('|')[3].strip() for row in rows] == ['96', '128']
     records = json.loads(out_json.read_text())
     assert [record['input'] for record in records] == [96, 128]
-    for record in records:
-        assert record['step'] > record['assign'] > 0 and record['memory'] >= 0
+    for record, row in zip(records, rows):
+        assert record['step'] > record['assign'] > 0
+        # a training step's heap peak holds at least the gradients: the parameters' bytes
+        assert record['memory'] > record['param_mib'] > 1, record
+        assert row.split('|')[4].strip() == f"{record['step']:.3f}"  # the table prints the record

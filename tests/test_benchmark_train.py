@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-from rtmdet_plus.testing import REPO
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_benchmark_train_prints_ratios(tmp_path):
@@ -17,8 +17,17 @@ def test_benchmark_train_prints_ratios(tmp_path):
     assert len(rows) == 1 and rows[0].count('x |') == 3
     import json
     row = json.loads(out_json.read_text())[0]
-    for side in ('mmdet', 'ours'):
-        assert row[side]['step'] > 0 and row[side]['assign'] > 0
+    ref, ours = row['mmdet'], row['ours']
+    for side in (ref, ours):
+        assert side['step'] > side['assign'] > 0
+        # a training step's heap peak holds at least the gradients: the parameters' bytes
+        assert side['memory'] > side['param_mib'] > 1, side
+    cells = [cell.strip() for cell in rows[0].strip('|').split('|')]
+    # the printed figures and ratios are those of the measured medians (mmdet / ours)
+    assert cells[4:6] == [f"{ref['step']:.3f}", f"{ours['step']:.3f}"]
+    assert cells[6] == f"{ref['step'] / ours['step']:.2f}x"
+    assert cells[9] == f"{ref['assign'] / max(ours['assign'], 1e-9):.1f}x"
+    assert cells[12] == f"{ref['memory'] / max(ours['memory'], 1.0):.2f}x"
 
 
 def test_benchmark_train_knobs_prints_amp_and_channels_last_ratios():

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from rtmdet_plus.testing import REPO
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SCRIPT = os.path.join(REPO, 'tools/analysis_tools/compare_with_mmdet.py')
 

@@ -13,8 +13,8 @@ pytest.importorskip('onnxruntime')
 
 from rtmdet_plus.apis import inference_detector, init_detector  # noqa: E402
 from rtmdet_plus.deploy import BackendDetector, export_model, sdk_predict  # noqa: E402
-from rtmdet_plus.deploy.compare import clipped_like_sdk, detection_disagreements  # noqa: E402
-from rtmdet_plus.deploy.toy_models import toy_model_files, write_test_image  # noqa: E402
+from tools.analysis_tools.detection_agreement import clipped_like_sdk, detection_disagreements  # noqa: E402
+from tools.analysis_tools.toy_models import toy_model_files, write_test_image  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 COCO_SAMPLE = REPO.parent / 'shared' / 'data' / 'coco_sample'

@@ -13,7 +13,7 @@ pytest.importorskip('mmdeploy')
 from mmengine.config import Config  # noqa: E402
 
 from rtmdet_plus.deploy import export_model  # noqa: E402
-from rtmdet_plus.deploy.toy_models import toy_model_files, write_test_image  # noqa: E402
+from tools.analysis_tools.toy_models import toy_model_files, write_test_image  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / 'configs' / 'deploy'
@@ -68,7 +68,7 @@ def tensorrt_ready():
 def test_engine_matches_pytorch(deploy_name, tmp_path):
     from rtmdet_plus.apis import inference_detector, init_detector
     from rtmdet_plus.deploy import BackendDetector
-    from rtmdet_plus.deploy.compare import detection_disagreements
+    from tools.analysis_tools.detection_agreement import detection_disagreements
     model_name = CASES[deploy_name][0]
     model_cfg, checkpoint = toy_model_files(str(REPO / 'configs' / model_name), str(tmp_path),
                                             size=None, keep_ratio=False)

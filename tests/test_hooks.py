@@ -5,7 +5,7 @@ import torch
 from mmengine.registry import init_default_scope
 
 from rtmdet_plus.registry import HOOKS
-from rtmdet_plus.testing import build_ours
+from tools.analysis_tools.mmdet_oracle import build_ours
 
 
 def test_channels_last_hook_keeps_outputs():

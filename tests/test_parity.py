@@ -5,7 +5,7 @@ import copy
 import pytest
 import torch
 
-from rtmdet_plus.testing import build_ours, build_reference, perturbed_state_dict, synthetic_batch
+from tools.analysis_tools.mmdet_oracle import build_ours, build_reference, perturbed_state_dict, synthetic_batch
 
 TOL = 1e-4
 # (config, input size): P6 needs a multiple of 64; small inputs keep x fast on a CPU.

@@ -10,8 +10,8 @@ import torch
 from mmengine.config import Config
 
 from rtmdet_plus.models.dense_heads.rtmdet_ins_head import mask_logits_to_image
-from rtmdet_plus.testing import build_ours, build_reference, perturbed_state_dict, synthetic_batch
-from rtmdet_plus.testing.mmdet_oracle import (load_perturbed_pair, loss_value, max_abs_diff,
+from tools.analysis_tools.mmdet_oracle import build_ours, build_reference, perturbed_state_dict, synthetic_batch
+from tools.analysis_tools.mmdet_oracle import (load_perturbed_pair, loss_value, max_abs_diff,
                                               single_process_model_cfg)
 
 TOL = 1e-4

@@ -200,16 +200,37 @@ def test_test_tool_show_dir_saves_drawings(trained, tmp_path):
 
 
 def test_infer_writes_picture_with_boxes(trained, tmp_path):
+    """--score-thr 0 draws every detection the model gives (the count printed is PyTorch's, and
+    the best box's outline is on the picture); a threshold above every score draws nothing."""
+    from rtmdet_plus.apis import inference_detector, init_detector
     image_path = trained['data_root'] / 'images' / '0001.png'
-    out_file = tmp_path / 'out.png'
-    log = run_tool([REPO / 'tools' / 'infer.py', image_path, trained['config'],
-                    trained['work_dir'] / 'iter_2.pth', '--out-file', out_file,
-                    '--score-thr', '0', '--device', 'cpu'], cwd=trained['root'])
-    assert 'saved to' in log
-    drawn = cv2.imread(str(out_file))
+    checkpoint = trained['work_dir'] / 'iter_2.pth'
     original = cv2.imread(str(image_path))
+    model = init_detector(str(trained['config']), str(checkpoint), device='cpu')
+    predicted = inference_detector(model, str(image_path)).pred_instances
+    assert len(predicted) > 0
+
+    out_file = tmp_path / 'out.png'
+    log = run_tool([REPO / 'tools' / 'infer.py', image_path, trained['config'], checkpoint,
+                    '--out-file', out_file, '--score-thr', '0', '--device', 'cpu'],
+                   cwd=trained['root'])
+    assert re.search(rf'^{len(predicted)} \S+ with score >= 0\.0 drawn', log, re.MULTILINE), log
+    drawn = cv2.imread(str(out_file))
     assert drawn.shape == original.shape
-    assert np.abs(drawn.astype(int) - original.astype(int)).sum() > 0
+    changed = np.abs(drawn.astype(int) - original.astype(int)).sum(axis=2) > 0
+    x1, y1, x2, y2 = predicted.bboxes[predicted.scores.argmax()].round().int().tolist()
+    height, width = changed.shape
+    x1, x2 = np.clip([x1, x2], 0, width - 1)
+    y1, y2 = np.clip([y1, y2], 0, height - 1)
+    edges = [changed[max(y1 - 2, 0):y1 + 3, x1:x2 + 1], changed[max(y2 - 2, 0):y2 + 3, x1:x2 + 1],
+             changed[y1:y2 + 1, max(x1 - 2, 0):x1 + 3], changed[y1:y2 + 1, max(x2 - 2, 0):x2 + 3]]
+    assert all(edge.any(axis=0).mean() > 0.8 or edge.any(axis=1).mean() > 0.8 for edge in edges)
+
+    log = run_tool([REPO / 'tools' / 'infer.py', image_path, trained['config'], checkpoint,
+                    '--out-file', out_file, '--score-thr', '1.01', '--device', 'cpu'],
+                   cwd=trained['root'])
+    assert re.search(r'^0 \S+ with score >= 1\.01 drawn', log, re.MULTILINE), log
+    assert np.array_equal(cv2.imread(str(out_file)), original)
 
 
 def test_infer_missing_image_is_a_clear_error(trained, tmp_path):

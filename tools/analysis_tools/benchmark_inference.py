@@ -16,7 +16,7 @@ what post-processing adds. Rounds alternate over the rows (``--repeat`` rounds a
 medians are reported, ratios are against ``mmdet-ort`` (< 1 means faster than mmdeploy's export
 of mmdet's model).
 
-Without ``--checkpoint`` the weights are :func:`rtmdet_plus.deploy.toy_models.perturbed_state_dict`
+Without ``--checkpoint`` the weights are :func:`toy_models.perturbed_state_dict`
 (image-dependent boxes; ``--cls-bias`` sets how many (prior, class) pairs pass the score
 threshold, i.e. how much work NMS has: a trained COCO model lets only a small share through).
 
@@ -94,9 +94,9 @@ def prepare(args, work_dir: str):
 
     from rtmdet_plus.apis import inference_detector, init_detector
     from rtmdet_plus.deploy import BackendDetector, export_model
-    from rtmdet_plus.deploy.toy_models import (small_input_config, toy_model_files,
+    from toy_models import (small_input_config, toy_model_files,
                                                write_test_image)
-    from rtmdet_plus.testing.mmdet_oracle import MMDET_CONFIGS
+    from mmdet_oracle import MMDET_CONFIGS
 
     ours_dir, mmdet_dir = osp.join(work_dir, 'ours'), osp.join(work_dir, 'mmdet')
     os.makedirs(ours_dir, exist_ok=True)

@@ -2,7 +2,7 @@
 
 For every setting (model size, training batch, input size, objects per image) both models get
 the same (perturbed) weights and the same synthetic batch with masks (see
-``rtmdet_plus.testing.synthetic_batch``). Each measurement runs in a fresh subprocess so that
+``mmdet_oracle.synthetic_batch``). Each measurement runs in a fresh subprocess so that
 its peak memory is its own, and the two alternate ``--repeats`` times (medians compared):
 
 - inference: ``model.predict`` (boxes and masks rescaled to the original image, up to 100
@@ -25,7 +25,7 @@ import itertools
 import json
 import os
 
-from rtmdet_plus.testing.benchmarking import median_result, run_worker as _run_worker, timed_calls
+from benchmarking import median_result, parameter_mib, run_worker as _run_worker, timed_calls
 
 CONFIGS = {
     'tiny': 'rtmdet/rtmdet-ins_tiny_8xb32-300e_coco.py',
@@ -41,7 +41,7 @@ def measure(which: str, mode: str, size: str, batch: int, input_size: int, objec
             steps: int, device: str) -> dict:
     """In a worker process: build one model with the shared weights, time ``mode`` calls."""
     import torch
-    from rtmdet_plus.testing import build_ours, build_reference, perturbed_state_dict, synthetic_batch
+    from mmdet_oracle import build_ours, build_reference, perturbed_state_dict, synthetic_batch
 
     torch.manual_seed(0)
     reference = build_reference(CONFIGS[size])
@@ -66,6 +66,7 @@ def measure(which: str, mode: str, size: str, batch: int, input_size: int, objec
 
         result = timed_calls(call, steps, device)
         result['instances'] = found[-1] / batch
+        result['param_mib'] = parameter_mib(model)
         return result
 
     model.train()
@@ -76,11 +77,11 @@ def measure(which: str, mode: str, size: str, batch: int, input_size: int, objec
     def call():
         losses = model.loss(inputs, fresh_samples.pop())
         total, _ = model.parse_losses(losses)  # sums mmdet's per-level lists
-        optimizer.zero_grad()
         total.backward()
         optimizer.step()
+        optimizer.zero_grad()  # mmengine's order: no gradients during the forward
 
-    return timed_calls(call, steps, device)
+    return dict(timed_calls(call, steps, device), param_mib=parameter_mib(model))
 
 
 def run_worker(args: list, device: str) -> dict:

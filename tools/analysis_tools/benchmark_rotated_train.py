@@ -14,8 +14,8 @@ import argparse
 import json
 import os
 
-from rtmdet_plus.testing.benchmarking import run_worker as _run_worker
-from rtmdet_plus.testing.benchmarking import AssignerTimer, timed_calls
+from benchmarking import run_worker as _run_worker
+from benchmarking import AssignerTimer, parameter_mib, timed_calls
 
 CONFIGS = {size: f'rotated_rtmdet/rotated_rtmdet_{size}-3x-dota.py'
            for size in ('tiny', 's', 'm', 'l')}
@@ -28,7 +28,7 @@ def rotated_batch(batch: int, size: int, objects: int, seed: int = 2):
 
     import torch
     from rtmdet_plus.structures.bbox import RotatedBoxes, hbox2rbox
-    from rtmdet_plus.testing import synthetic_batch
+    from mmdet_oracle import synthetic_batch
 
     data = synthetic_batch(batch, size, objects, num_classes=15, seed=seed)
     generator = torch.Generator().manual_seed(seed)
@@ -42,9 +42,9 @@ def rotated_batch(batch: int, size: int, objects: int, seed: int = 2):
 def measure(size: str, batch: int, input_size: int, objects: int, steps: int,
             device: str) -> dict:
     """In a worker process: build the model, time ``steps`` training steps after one warm-up
-    (:func:`rtmdet_plus.testing.benchmarking.timed_calls`)."""
+    (:func:`benchmarking.timed_calls`)."""
     import torch
-    from rtmdet_plus.testing import build_ours
+    from mmdet_oracle import build_ours
 
     torch.manual_seed(0)
     model = build_ours(CONFIGS[size])
@@ -61,13 +61,13 @@ def measure(size: str, batch: int, input_size: int, objects: int, steps: int,
     def step():
         losses = model.loss(inputs, samples)
         total = sum(v for k, v in losses.items() if 'loss' in k)
-        optimizer.zero_grad()
         total.backward()
         optimizer.step()
+        optimizer.zero_grad()  # mmengine's order: no gradients during the forward
 
     result = timed_calls(step, steps, device, on_start=assign_timer.start, on_stop=assign_timer.stop)
     return dict(step=result['seconds'], assign=assign_timer.seconds / steps, memory=result['memory'],
-                threads=torch.get_num_threads())
+                threads=torch.get_num_threads(), param_mib=parameter_mib(model))
 
 
 def run_worker(args: list, device: str) -> dict:

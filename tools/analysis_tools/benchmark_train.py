@@ -18,7 +18,7 @@ import itertools
 import json
 import os
 
-from rtmdet_plus.testing.benchmarking import (AssignerTimer, median_result, run_worker as _run_worker,
+from benchmarking import (AssignerTimer, median_result, parameter_mib, run_worker as _run_worker,
                                               timed_calls)
 
 CONFIGS = {
@@ -33,7 +33,7 @@ def measure(which: str, size: str, batch: int, input_size: int, objects: int, st
             device: str) -> dict:
     """Run in a worker process: build one model, time ``steps`` training steps."""
     import torch
-    from rtmdet_plus.testing import build_ours, build_reference, perturbed_state_dict, synthetic_batch
+    from mmdet_oracle import build_ours, build_reference, perturbed_state_dict, synthetic_batch
 
     torch.manual_seed(0)
     reference = build_reference(CONFIGS[size])
@@ -58,13 +58,13 @@ def measure(which: str, size: str, batch: int, input_size: int, objects: int, st
         with torch.autocast(device.split(':')[0], dtype=autocast_dtype, enabled='amp' in knobs):
             losses = model.loss(inputs, samples)
         total = sum(sum(v) if isinstance(v, list) else v for k, v in losses.items() if 'loss' in k)
-        optimizer.zero_grad()
         total.backward()
         optimizer.step()
+        optimizer.zero_grad()  # mmengine's order: no gradients during the forward
 
     result = timed_calls(step, steps, device, on_start=assign_timer.start, on_stop=assign_timer.stop)
     return dict(step=result['seconds'], assign=assign_timer.seconds / steps, memory=result['memory'],
-                rss=result.get('rss', result['memory']))
+                rss=result.get('rss', result['memory']), param_mib=parameter_mib(model))
 
 
 def run_worker(args: list, device: str) -> dict:

@@ -15,7 +15,7 @@ import logging
 import torch
 from mmengine.logging import MMLogger
 
-from rtmdet_plus.testing.mmdet_oracle import (build_ours, build_reference, load_perturbed_pair, loss_value,
+from mmdet_oracle import (build_ours, build_reference, load_perturbed_pair, loss_value,
                                               max_abs_diff, synthetic_batch)
 
 CONFIGS = {

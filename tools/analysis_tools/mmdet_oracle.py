@@ -1,4 +1,4 @@
-"""Side-by-side helpers for tests and benchmarks: mmdet 3.3.0 reference models built from
+"""Side-by-side helpers for the tests and benchmarks (not part of the package): mmdet 3.3.0 reference models built from
 mmdet's own configs, ours from ours, perturbed weights and synthetic batches."""
 import copy
 import os
@@ -14,11 +14,9 @@ from mmengine.structures import InstanceData
 
 from rtmdet_plus.registry import MODELS
 
-PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REPO = os.path.dirname(PACKAGE)
-# A source checkout has configs/ beside the package; an installed wheel carries them in .mim/.
-CONFIGS = next((path for path in (os.path.join(REPO, 'configs'), os.path.join(PACKAGE, '.mim', 'configs'))
-                if os.path.isdir(path)), os.path.join(REPO, 'configs'))
+# the checkout, or the installed package's .mim folder: both hold configs/ and tools/
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CONFIGS = os.path.join(REPO, 'configs')
 MMDET_CONFIGS = os.path.join(os.path.dirname(mmdet.__file__), '.mim', 'configs')
 
 

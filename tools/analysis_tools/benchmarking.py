@@ -11,7 +11,8 @@ import sys
 import time
 from typing import Callable, Optional
 
-from .mmdet_oracle import REPO
+# the checkout (or, installed, the package's .mim folder) these tools run in
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def current_rss_mib() -> float:
@@ -168,6 +169,13 @@ def timed_calls(call: Callable[[], object], steps: int, device: str,
     return dict(seconds=seconds, memory=rss if heap is None else heap, rss=rss)
 
 
+def parameter_mib(model) -> float:
+    """The bytes of ``model``'s parameters, in MiB. A training step that clears the gradients
+    after the optimizer's step (as mmengine does) allocates them again in the next backward,
+    so its peak above what was in use before it is at least this."""
+    return sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20
+
+
 def median_result(results: list) -> dict:
     """Per-key median of several measurements (dicts of numbers) of one model."""
     return {key: statistics.median(r[key] for r in results) for key in results[0]
@@ -178,7 +186,7 @@ def run_worker(script: str, args: list, device: str) -> dict:
     """Run ``script --device DEVICE --worker ARGS`` in a fresh process; its last stdout line
     is the JSON result."""
     out = subprocess.run([sys.executable, os.path.abspath(script), '--device', device, '--worker', *args],
-                         capture_output=True, text=True, cwd=REPO)
+                         capture_output=True, text=True, cwd=ROOT)
     if out.returncode != 0:
         raise RuntimeError(f'benchmark worker {args} failed:\n{out.stderr[-3000:]}')
     return json.loads(out.stdout.strip().splitlines()[-1])
