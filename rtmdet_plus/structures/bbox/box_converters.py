@@ -1,4 +1,5 @@
-"""Conversions between box formats, all in plain torch on any leading shape.
+"""Conversions between box formats, in plain torch on any leading shape (and, through OpenCV, the
+minimum-area rectangles of instance masks).
 
 - hbox: (..., 4) x1, y1, x2, y2.
 - rbox: (..., 5) cx, cy, w, h, angle in radians; the w side points along (cos a, sin a) in image
@@ -7,7 +8,10 @@
 """
 import itertools
 
+import cv2
+import numpy as np
 import torch
+from mmdet.structures.mask import BitmapMasks, PolygonMasks
 from torch import Tensor
 
 from .angles import regularize_rboxes
@@ -97,3 +101,21 @@ def hbox2qbox(boxes: Tensor) -> Tensor:
     """(..., 4) horizontal boxes -> (..., 8) corners (x1,y1), (x2,y1), (x2,y2), (x1,y2)."""
     x1, y1, x2, y2 = boxes.unbind(-1)
     return torch.stack([x1, y1, x2, y1, x2, y2, x1, y2], dim=-1)
+
+
+def mask_min_area_corners(masks) -> Tensor:
+    """(N, 4, 2) corners x, y of the minimum-area rectangle around each instance mask of
+    ``BitmapMasks`` or ``PolygonMasks`` (OpenCV's ``minAreaRect``); zeros for an empty mask."""
+    if not isinstance(masks, (BitmapMasks, PolygonMasks)):
+        raise TypeError(f'masks must be BitmapMasks or PolygonMasks, got {type(masks)}')
+    corners = np.zeros((len(masks), 4, 2), dtype=np.float32)
+    for index in range(len(masks)):
+        if isinstance(masks, BitmapMasks):
+            ys, xs = np.nonzero(masks.masks[index])
+            points = np.stack([xs, ys], axis=-1)
+        else:
+            points = np.concatenate([np.asarray(p).reshape(-1, 2) for p in masks.masks[index]])
+        if len(points):
+            corners[index] = cv2.boxPoints(cv2.minAreaRect(points.astype(np.float32)))
+    return torch.from_numpy(corners)
+

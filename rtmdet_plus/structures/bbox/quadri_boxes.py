@@ -3,13 +3,13 @@
 import warnings
 from typing import Tuple, Union
 
-import cv2
 import numpy as np
 import torch
 from mmdet.structures.bbox import BaseBoxes
 from mmdet.structures.mask import BitmapMasks, PolygonMasks
 from torch import BoolTensor, Tensor
 
+from .box_converters import mask_min_area_corners
 from .point_transforms import project_points, rotate_points
 from .rotated_boxes import check_flip_direction
 
@@ -138,21 +138,4 @@ class QuadriBoxes(BaseBoxes):
     @staticmethod
     def from_instance_masks(masks: Union[BitmapMasks, PolygonMasks]) -> 'QuadriBoxes':
         """Corners of the minimum-area rectangle around each instance mask (zeros if empty)."""
-        if not isinstance(masks, (BitmapMasks, PolygonMasks)):
-            raise TypeError(f'masks must be BitmapMasks or PolygonMasks, got {type(masks)}')
-        boxes = []
-        for index in range(len(masks)):
-            if isinstance(masks, BitmapMasks):
-                ys, xs = np.nonzero(masks.masks[index])
-                points = np.stack([xs, ys], axis=-1)
-            else:
-                points = np.concatenate([np.asarray(p).reshape(-1, 2)
-                                         for p in masks.masks[index]])
-            if len(points) == 0:
-                boxes.append(np.zeros(8, dtype=np.float32))
-            else:
-                rect = cv2.minAreaRect(points.astype(np.float32))
-                boxes.append(cv2.boxPoints(rect).reshape(8))
-        if not boxes:
-            return QuadriBoxes(torch.zeros(0, 8))
-        return QuadriBoxes(torch.from_numpy(np.stack(boxes)).float())
+        return QuadriBoxes(mask_min_area_corners(masks).reshape(-1, 8))

@@ -4,7 +4,6 @@ import math
 import warnings
 from typing import Optional, Tuple, Union
 
-import cv2
 import numpy as np
 import torch
 from mmdet.structures.bbox import BaseBoxes
@@ -12,7 +11,7 @@ from mmdet.structures.mask import BitmapMasks, PolygonMasks
 from torch import BoolTensor, Tensor
 
 from .angles import check_angle_version, regularize_rboxes_in_range
-from .box_converters import corners2rbox, rbox2corners
+from .box_converters import corners2rbox, mask_min_area_corners, rbox2corners
 from .point_transforms import project_points, rotate_points
 from .rotated_overlaps import rbox_overlaps
 
@@ -186,20 +185,5 @@ class RotatedBoxes(BaseBoxes):
     @staticmethod
     def from_instance_masks(masks: Union[BitmapMasks, PolygonMasks]) -> 'RotatedBoxes':
         """Minimum-area rectangles (le90) around each instance mask; empty masks give zeros."""
-        if not isinstance(masks, (BitmapMasks, PolygonMasks)):
-            raise TypeError(f'masks must be BitmapMasks or PolygonMasks, got {type(masks)}')
-        corners = []
-        for index in range(len(masks)):
-            if isinstance(masks, BitmapMasks):
-                ys, xs = np.nonzero(masks.masks[index])
-                points = np.stack([xs, ys], axis=-1)
-            else:
-                points = np.concatenate([np.asarray(p).reshape(-1, 2)
-                                         for p in masks.masks[index]])
-            if len(points) == 0:
-                corners.append(np.zeros((4, 2), dtype=np.float32))
-            else:
-                corners.append(cv2.boxPoints(cv2.minAreaRect(points.astype(np.float32))))
-        if not corners:
-            return RotatedBoxes(torch.zeros(0, 5))
-        return RotatedBoxes(corners2rbox(torch.from_numpy(np.stack(corners)).float()))
+        corners = mask_min_area_corners(masks)
+        return RotatedBoxes(corners2rbox(corners) if len(corners) else torch.zeros(0, 5))
