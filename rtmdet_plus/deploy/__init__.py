@@ -20,8 +20,9 @@ import rtmdet_plus  # noqa: F401  (registers the models)
 
 from .checks import sdk_numpy_problem
 
-if sdk_numpy_problem():
-    warnings.warn(sdk_numpy_problem())
+_numpy_problem = sdk_numpy_problem()
+if _numpy_problem:
+    warnings.warn(_numpy_problem)
 
 from .torch_compat import use_legacy_onnx_exporter  # noqa: E402
 

@@ -129,4 +129,3 @@ def check_sdk_folder(work_dir: str) -> None:
             f'{pipeline_file}: the SDK would post-process the masks before the network\'s outputs '
             'are copied (corrupt or no detections); export the folder again with tools/deploy.py '
             "and rtmdet_plus's deploy configs, which add the task that waits for them")
-

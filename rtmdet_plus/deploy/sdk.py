@@ -74,16 +74,19 @@ def patch_sdk_export() -> None:
 
 
 def wait_before_mask_postprocess(tasks: list) -> list:
-    """``pipeline.json``'s tasks with the waiting task (see the module docstring) before each
-    ``ResizeInstanceMask`` post-processing, which then reads the waited outputs."""
+    """``pipeline.json``'s tasks with the waiting task (see the module docstring) before the
+    ``ResizeInstanceMask`` post-processing, which then reads the waited outputs; tasks that
+    have it already, or no such post-processing, are returned as they are."""
+    if any(task.get('name') == WAIT_TASK_NAME for task in tasks):
+        return tasks
     net_outputs = {name for task in tasks if task.get('module') == 'Net'
                    for name in task['output']}
     result = []
     for task in tasks:
-        if task.get('component') == 'ResizeInstanceMask' and WAIT_TASK_NAME not in (
-                other.get('name') for other in tasks):
+        if task.get('component') == 'ResizeInstanceMask':
             waited = [name for name in task['input'] if name in net_outputs]
-            assert len(waited) == 1, f'expected one network output in {task}'
+            if len(waited) != 1:
+                raise ValueError(f'expected one network output among the inputs of {task}')
             result.append(dict(type='Task', module='Transform', name=WAIT_TASK_NAME,
                                input=waited, output=[WAITED_OUTPUT], transforms=[]))
             task = dict(task, input=[WAITED_OUTPUT if name in net_outputs else name

@@ -118,4 +118,3 @@ def mask_min_area_corners(masks) -> Tensor:
         if len(points):
             corners[index] = cv2.boxPoints(cv2.minAreaRect(points.astype(np.float32)))
     return torch.from_numpy(corners)
-
