@@ -2,19 +2,18 @@
 
 The exported graphs stop at the (padded) network input; what remains is per image: drop the
 zero-score padding rows, rescale boxes by ``scale_factor`` and clip them to the original image,
-and bring masks from the padded input to the original image the way
-:func:`rtmdet_plus.models.dense_heads.rtmdet_ins_head.mask_logits_to_image` does (bilinear
-resize of the padded input by 1 / h_scale and 1 / w_scale, then crop).
+and bring masks from the padded input to the original image, with the heads' own functions
+(``scale_boxes``, ``scale_rboxes``, ``mask_logits_to_image``).
 """
 import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from rtmdet_plus.structures import RotatedBoxes, scale_boxes
+from rtmdet_plus.models.dense_heads.rtmdet_ins_head import mask_logits_to_image
+from rtmdet_plus.structures import RotatedBoxes, scale_boxes, scale_rboxes
 
 
 def _as_tensor(array) -> Tensor:
@@ -28,17 +27,11 @@ def mask_logit_threshold(mask_thr: float) -> float:
 
 def masks_to_image(logits: Tensor, img_meta: dict, mask_thr: float = 0.5) -> Tensor:
     """(N, H_pad, W_pad) mask logits on the padded input -> (N, h, w) bool masks on the
-    original image ((h, w) = ``ori_shape``): the head's bilinear resize of the padded input,
-    crop, then probability above ``mask_thr``."""
-    ori_h, ori_w = img_meta['ori_shape'][:2]
-    if logits.shape[0] == 0:
-        return torch.zeros((0, ori_h, ori_w), dtype=torch.bool)
-    w_scale, h_scale = img_meta['scale_factor'][:2]
-    inv_w, inv_h = 1 / w_scale, 1 / h_scale  # spelled as the head does: sizes round alike
-    size = [math.ceil(logits.shape[-2] * inv_h), math.ceil(logits.shape[-1] * inv_w)]
-    logits = F.interpolate(logits[None].float(), size=size, mode='bilinear',
-                           align_corners=False)[0]
-    return logits[:, :ori_h, :ori_w] > mask_logit_threshold(mask_thr)
+    original image ((h, w) = ``ori_shape``): the head's resize
+    (:func:`~rtmdet_plus.models.dense_heads.rtmdet_ins_head.mask_logits_to_image` at stride 1),
+    then probability above ``mask_thr``."""
+    logits = mask_logits_to_image(logits.float(), 1, img_meta, rescale=True)
+    return logits > mask_logit_threshold(mask_thr)
 
 
 def instances_from_outputs(dets, labels, img_meta: dict, masks=None, mask_thr: float = 0.5,
@@ -67,10 +60,7 @@ def instances_from_outputs(dets, labels, img_meta: dict, masks=None, mask_thr: f
     rotated = boxes.shape[-1] == 5
     if rescale:
         if rotated:
-            boxes = RotatedBoxes(boxes, clone=True)
-            w_scale, h_scale = img_meta['scale_factor'][:2]
-            boxes.rescale_((1 / w_scale, 1 / h_scale))
-            boxes = boxes.tensor
+            boxes = scale_rboxes(boxes, img_meta['scale_factor'])
         else:
             boxes = scale_boxes(boxes, img_meta['scale_factor'])
             ori_h, ori_w = img_meta['ori_shape'][:2]

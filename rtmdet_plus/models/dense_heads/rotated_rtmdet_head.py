@@ -25,7 +25,7 @@ from torch import Tensor
 
 from rtmdet_plus.registry import MODELS, TASK_UTILS
 from rtmdet_plus.structures.bbox import (RotatedBoxes, batched_rbox_nms, distance_to_box,
-                                         regularize_rboxes)
+                                         regularize_rboxes, scale_rboxes)
 from rtmdet_plus.structures.bbox.angles import check_angle_version
 
 from .rtmdet_head import RTMDetHead, RTMDetSepBNHead
@@ -152,9 +152,7 @@ class RotatedRTMDetHead(RTMDetHead):
     @staticmethod
     def _rescale_boxes(boxes: Tensor, scale_factor: Sequence[float]) -> Tensor:
         """Rotated boxes of the network input -> of the original image (``scale_factor`` w, h)."""
-        boxes = RotatedBoxes(boxes, clone=True)
-        boxes.rescale_((1 / scale_factor[0], 1 / scale_factor[1]))
-        return boxes.tensor
+        return scale_rboxes(boxes, scale_factor)
 
     @staticmethod
     def _box_sizes(boxes: Tensor) -> Tuple[Tensor, Tensor]:

@@ -28,7 +28,7 @@ from torch.nn.utils.rnn import pad_sequence
 
 from rtmdet_plus.models.task_modules.assigners.dynamic_soft_label_assigner import mask_centers
 from rtmdet_plus.registry import MODELS, TASK_UTILS
-from rtmdet_plus.structures import distance_to_box, scale_boxes
+from rtmdet_plus.structures import distance_to_box, masks_as_tensor, scale_boxes
 
 
 def objectness_weighted_logit(cls_logit: Tensor, obj_logit: Tensor, eps: float = 1e-5) -> Tensor:
@@ -71,11 +71,9 @@ def padded_mask_centers(batch_gt_instances: List[InstanceData], num_padded: int,
         return None
     centers = torch.zeros(len(batch_gt_instances), num_padded, 2, device=device)
     for img, gt in enumerate(batch_gt_instances):
-        masks = gt.masks
-        if hasattr(masks, 'to_tensor'):
-            masks = masks.to_tensor(dtype=torch.bool, device=device)
+        masks = masks_as_tensor(gt.masks, device)
         if len(masks):
-            centers[img, :len(masks)] = mask_centers(masks.to(device))
+            centers[img, :len(masks)] = mask_centers(masks)
     return centers
 
 

@@ -28,6 +28,7 @@ from torch import Tensor
 
 from rtmdet_plus.models.layers import DynamicMaskConvs, MaskFeatModule
 from rtmdet_plus.registry import MODELS
+from rtmdet_plus.structures import masks_as_tensor
 from .rtmdet_head import RTMDetHead, RTMDetSepBNHead
 
 # Relative coordinates are divided by this many strides of the instance's prior.
@@ -53,7 +54,9 @@ def mask_logits_to_image(logits: Tensor, stride: int, img_meta: dict, rescale: b
     height, width = (img_meta['ori_shape'] if rescale else img_meta['img_shape'])[:2]
     if logits.shape[0] == 0:
         return logits.new_zeros((0, height, width))
-    logits = F.interpolate(logits.unsqueeze(0), scale_factor=stride, mode='bilinear')
+    logits = logits.unsqueeze(0)
+    if stride != 1:
+        logits = F.interpolate(logits, scale_factor=stride, mode='bilinear')
     if rescale:
         w_scale, h_scale = img_meta['scale_factor'][:2]
         inv_w, inv_h = 1 / w_scale, 1 / h_scale
@@ -175,9 +178,7 @@ class RTMDetInsHead(RTMDetHead):
                 raise ValueError(
                     f'{type(self).__name__} needs ground-truth masks, but image {img} of the batch '
                     'has none: load them with LoadAnnotations(with_mask=True)')
-            masks = gt.masks
-            masks = (masks.to_tensor(dtype=torch.bool, device=device) if hasattr(masks, 'to_tensor')
-                     else masks.to(device=device, dtype=torch.bool))
+            masks = masks_as_tensor(gt.masks, device)
             num_boxes = len(gt.labels)
             if masks.dim() != 3 or masks.shape[0] != num_boxes:
                 raise ValueError(f'image {img}: {num_boxes} ground-truth boxes but masks of shape '

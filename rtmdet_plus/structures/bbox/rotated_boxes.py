@@ -2,7 +2,7 @@
 :mod:`.box_types`)."""
 import math
 import warnings
-from typing import Optional, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -187,3 +187,12 @@ class RotatedBoxes(BaseBoxes):
         """Minimum-area rectangles (le90) around each instance mask; empty masks give zeros."""
         corners = mask_min_area_corners(masks)
         return RotatedBoxes(corners2rbox(corners) if len(corners) else torch.zeros(0, 5))
+
+
+def scale_rboxes(boxes: Tensor, scale_factor: Sequence[float]) -> Tensor:
+    """Map (N, 5) rotated boxes of the network input back to the original image, given the
+    resize's ``scale_factor`` (w, h): ``RotatedBoxes.rescale_`` by the reciprocals."""
+    rboxes = RotatedBoxes(boxes, clone=True)
+    rboxes.rescale_((1 / scale_factor[0], 1 / scale_factor[1]))
+    return rboxes.tensor
+

@@ -21,6 +21,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from rtmdet_plus.registry import TASK_UTILS
+from rtmdet_plus.structures import masks_as_tensor
 
 EPS = 1e-7
 INF = 100000000.0
@@ -278,8 +279,8 @@ class DynamicSoftLabelAssigner(BaseAssigner):
             return empty
 
         if 'masks' in gt_instances:
-            gt_centers = mask_centers(gt_instances.masks.to_tensor(torch.float32, priors.device)
-                                      if hasattr(gt_instances.masks, 'to_tensor') else gt_instances.masks)
+            gt_centers = mask_centers(masks_as_tensor(gt_instances.masks, priors.device,
+                                                      torch.float32))
         elif hasattr(gt_bboxes, 'centers'):
             gt_centers = gt_bboxes.centers
         else:
