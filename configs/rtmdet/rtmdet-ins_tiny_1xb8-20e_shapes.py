@@ -52,25 +52,20 @@ model = dict(
         max_per_img=100,
         mask_thr_binary=0.5))
 
+# the base's pipelines at this size, loading polygon masks; training drops boxes under a pixel
+load_annotations = dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False)
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
-    dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1)),
-    dict(type='PackDetInputs'),
-]
+    dict(t, scale=img_scale) if t['type'] == 'Resize' else
+    dict(t, size=img_scale) if t['type'] == 'Pad' else
+    load_annotations if t['type'] == 'LoadAnnotations' else t
+    for t in _base_.train_pipeline[:-1]
+] + [dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1)), _base_.train_pipeline[-1]]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+    dict(t, scale=img_scale) if t['type'] == 'Resize' else
+    dict(t, size=img_scale) if t['type'] == 'Pad' else
+    load_annotations if t['type'] == 'LoadAnnotations' else t
+    for t in _base_.test_pipeline
 ]
-
 train_dataloader = dict(
     batch_size=train_batch_size,
     dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=train_pipeline))

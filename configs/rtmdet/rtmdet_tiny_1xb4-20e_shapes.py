@@ -3,25 +3,12 @@
 _base_ = './rtmdet_tiny_1xb4-12e_shapes.py'
 
 max_epochs = 20
-warmup_epochs = 1
-base_lr = 0.003
+warmup_epochs = _base_.warmup_epochs
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=5)
+# the base's warm-up, then its cosine stretched to the last epoch
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1.0e-3,
-        by_epoch=True,
-        begin=0,
-        end=warmup_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        eta_min=base_lr * 0.05,
-        by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        T_max=max_epochs - warmup_epochs,
-        convert_to_iter_based=True),
+    _base_.param_scheduler[0],
+    dict(_base_.param_scheduler[1], end=max_epochs, T_max=max_epochs - warmup_epochs),
 ]
 default_hooks = dict(checkpoint=dict(interval=max_epochs))

@@ -19,22 +19,16 @@ base_lr = 0.004
 
 model = dict(bbox_head=dict(num_classes=len(classes)))
 
+# the base's pipelines at this size
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
-    dict(type='PackDetInputs'),
+    dict(t, scale=img_scale) if t['type'] == 'Resize' else
+    dict(t, size=img_scale) if t['type'] == 'Pad' else t
+    for t in _base_.train_pipeline
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+    dict(t, scale=img_scale) if t['type'] == 'Resize' else
+    dict(t, size=img_scale) if t['type'] == 'Pad' else t
+    for t in _base_.test_pipeline
 ]
 train_dataloader = dict(
     batch_size=8, dataset=dict(metainfo=metainfo, pipeline=train_pipeline))

@@ -28,7 +28,7 @@ from rtmdet_plus.structures.bbox import (RotatedBoxes, batched_rbox_nms, distanc
                                          regularize_rboxes, scale_rboxes)
 from rtmdet_plus.structures.bbox.angles import check_angle_version
 
-from .rtmdet_head import RTMDetHead, RTMDetSepBNHead
+from .rtmdet_head import RTMDetHead
 
 ROTATED_BOX_CODERS = ('DistanceAnglePointCoder', 'rtmdet_plus.DistanceAnglePointCoder')
 
@@ -97,24 +97,17 @@ class RotatedRTMDetHead(RTMDetHead):
     # ------------------------------------------------------------------ network
     def _init_layers(self) -> None:
         super()._init_layers()
-        self._init_angle_layers()
-
-    def _init_angle_layers(self) -> None:
-        """One angle conv shared by all levels, and its optional scale."""
         self.rtm_ang = self._pred_conv(self.num_base_priors * self.angle_coder.encode_size)
         if self.is_scale_angle:
             self.scale_angle = Scale(1.0)
 
-    def _angle_conv_at(self, level: int) -> nn.Conv2d:
-        return self.rtm_ang
-
     def init_weights(self) -> None:
         super().init_weights()
         for level in range(len(self.strides)):
-            normal_init(self._angle_conv_at(level), std=0.01)
+            normal_init(self._at_level(self.rtm_ang, level), std=0.01)
 
     def _angle_output(self, reg_feat: Tensor, level: int) -> Tensor:
-        angle = self._angle_conv_at(level)(reg_feat)
+        angle = self._at_level(self.rtm_ang, level)(reg_feat)
         if self.is_scale_angle:
             angle = self.scale_angle(angle)
         return angle.float()
@@ -244,28 +237,36 @@ class RotatedRTMDetHead(RTMDetHead):
 
 
 @MODELS.register_module()
-class RotatedRTMDetSepBNHead(RotatedRTMDetHead, RTMDetSepBNHead):
-    """RTMDet-R head with towers, norms and prediction convs (angle conv included) per level;
-    with ``share_conv`` the tower conv weights are shared across levels, norms stay separate.
+class RotatedRTMDetSepBNHead(RotatedRTMDetHead):
+    """RTMDet-R head with towers, norms and prediction convs (angle conv included) per level
+    and no scales; with ``share_conv`` the tower conv weights are shared across levels, norms
+    stay separate.
 
     Args:
+        share_conv, use_depthwise, exp_on_reg: as :class:`RTMDetSepBNHead`.
         scale_angle: must be False (no angle scale in this head, as in mmrotate).
 
-    Other arguments as :class:`RotatedRTMDetHead` and :class:`RTMDetSepBNHead` (BN + SiLU,
-    1x1 prediction convs, ``exp_on_reg`` False by default).
+    Other arguments as :class:`RotatedRTMDetHead`, with BN + SiLU and 1x1 prediction convs by
+    default.
     """
+    separate_levels = True
 
-    def __init__(self, num_classes: int, in_channels: int, scale_angle: bool = False,
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 share_conv: bool = True,
+                 use_depthwise: bool = False,
+                 exp_on_reg: bool = False,
+                 scale_angle: bool = False,
+                 norm_cfg=dict(type='BN', momentum=0.03, eps=0.001),
+                 act_cfg=dict(type='SiLU'),
+                 pred_kernel_size: int = 1,
                  **kwargs) -> None:
         if scale_angle:
             raise ValueError('RotatedRTMDetSepBNHead has no angle scale: set scale_angle=False '
                              '(or use RotatedRTMDetHead)')
-        super().__init__(num_classes, in_channels, scale_angle=False, **kwargs)
-
-    def _init_angle_layers(self) -> None:
-        self.rtm_ang = nn.ModuleList(
-            self._pred_conv(self.num_base_priors * self.angle_coder.encode_size)
-            for _ in self.strides)
-
-    def _angle_conv_at(self, level: int) -> nn.Conv2d:
-        return self.rtm_ang[level]
+        self.share_conv = share_conv
+        self.use_depthwise = use_depthwise
+        self.exp_on_reg = exp_on_reg
+        super().__init__(num_classes, in_channels, scale_angle=False, norm_cfg=norm_cfg,
+                         act_cfg=act_cfg, pred_kernel_size=pred_kernel_size, **kwargs)

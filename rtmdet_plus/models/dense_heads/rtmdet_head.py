@@ -149,34 +149,63 @@ class RTMDetHead(BaseDenseHead):
         self._init_layers()
 
     # ------------------------------------------------------------------ network
+    # Layout: this head shares its towers and prediction convs across levels and has a learnable
+    # scale per level; the SepBN heads set ``separate_levels`` (one set per level, no scales)
+    # before building. The attributes below are the shared layout's values.
+    separate_levels = False
+    share_conv = False      # separate levels only: tower conv weights shared, norms not
+    use_depthwise = False
+    exp_on_reg = True       # distances are exp(reg) * stride (else reg * stride)
+
     @property
     def strides(self) -> List[int]:
         return [stride[0] for stride in self.prior_generator.strides]
 
-    def _tower(self, conv=ConvModule) -> nn.ModuleList:
+    def _tower(self) -> nn.ModuleList:
         """``stacked_convs`` 3x3 conv-norm-act layers: in_channels -> feat_channels."""
+        conv = DepthwiseSeparableConvModule if self.use_depthwise else ConvModule
         return nn.ModuleList(
             conv(self.in_channels if i == 0 else self.feat_channels, self.feat_channels, 3,
                  padding=1, conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
             for i in range(self.stacked_convs))
 
-    def _pred_conv(self, out_channels: int) -> nn.Conv2d:
-        return nn.Conv2d(self.feat_channels, out_channels, self.pred_kernel_size,
-                         padding=self.pred_kernel_size // 2)
+    def _towers(self, share_conv: Optional[bool] = None) -> nn.ModuleList:
+        """One tower, or with ``separate_levels`` a ModuleList of one tower per level whose
+        convs (not norms) are level 0's when ``share_conv`` (default: the head's)."""
+        if not self.separate_levels:
+            return self._tower()
+        towers = nn.ModuleList(self._tower() for _ in self.strides)
+        if self.share_conv if share_conv is None else share_conv:
+            for tower in towers[1:]:
+                for layer, first in zip(tower, towers[0]):
+                    layer.conv = first.conv
+        return towers
+
+    def _pred_conv(self, out_channels: int) -> nn.Module:
+        """A prediction conv feat_channels -> out_channels, or one per level."""
+        def conv():
+            return nn.Conv2d(self.feat_channels, out_channels, self.pred_kernel_size,
+                             padding=self.pred_kernel_size // 2)
+        return nn.ModuleList(conv() for _ in self.strides) if self.separate_levels else conv()
+
+    def _at_level(self, modules: nn.Module, level: int) -> nn.Module:
+        """The module of ``level``: itself when shared by all levels."""
+        return modules[level] if self.separate_levels else modules
 
     def _init_layers(self) -> None:
-        self.cls_convs = self._tower()
-        self.reg_convs = self._tower()
+        self.cls_convs = self._towers()
+        self.reg_convs = self._towers()
         self.rtm_cls = self._pred_conv(self.num_base_priors * self.cls_out_channels)
         self.rtm_reg = self._pred_conv(self.num_base_priors * 4)
         if self.with_objectness:
             self.rtm_obj = self._pred_conv(1)
-        self.scales = nn.ModuleList(Scale(1.0) for _ in self.strides)
+        if not self.separate_levels:
+            self.scales = nn.ModuleList(Scale(1.0) for _ in self.strides)
 
-    def _prediction_convs(self) -> List[Tuple[nn.Module, ...]]:
-        """(cls conv, reg conv, obj conv or None) of every level."""
-        obj = self.rtm_obj if self.with_objectness else None
-        return [(self.rtm_cls, self.rtm_reg, obj)] * len(self.strides)
+    def _prediction_convs(self, level: int) -> Tuple[nn.Module, nn.Module, Optional[nn.Module]]:
+        """(cls conv, reg conv, obj conv or None) of ``level``."""
+        obj = self._at_level(self.rtm_obj, level) if self.with_objectness else None
+        return self._at_level(self.rtm_cls, level), self._at_level(self.rtm_reg, level), obj
 
     def init_weights(self) -> None:
         for module in self.modules():
@@ -185,18 +214,22 @@ class RTMDetHead(BaseDenseHead):
             if is_norm(module):
                 constant_init(module, 1)
         prior_bias = bias_init_with_prob(0.01)
-        for cls_conv, reg_conv, obj_conv in self._prediction_convs():
+        for level in range(len(self.strides)):
+            cls_conv, reg_conv, obj_conv = self._prediction_convs(level)
             normal_init(cls_conv, std=0.01, bias=prior_bias)
             normal_init(reg_conv, std=0.01)
             if obj_conv is not None:
                 normal_init(obj_conv, std=0.01, bias=prior_bias)
 
     def _towers_at(self, level: int) -> Tuple[nn.ModuleList, nn.ModuleList]:
-        return self.cls_convs, self.reg_convs
+        return self._at_level(self.cls_convs, level), self._at_level(self.reg_convs, level)
 
     def _distances(self, reg_out: Tensor, level: int) -> Tensor:
         """Raw box output of a level -> distances in pixels."""
-        return self.scales[level](reg_out.exp()).float() * self.strides[level]
+        distances = reg_out.exp() if self.exp_on_reg else reg_out
+        if not self.separate_levels:
+            distances = self.scales[level](distances).float()
+        return distances * self.strides[level]
 
     def _level_features(self, x: Tensor, level: int) -> Tuple[Tensor, Tensor]:
         """One level's (B, in_channels, H, W) map -> (B, feat_channels, H, W) classification
@@ -217,7 +250,7 @@ class RTMDetHead(BaseDenseHead):
     def _level_predictions(self, cls_feat: Tensor, reg_feat: Tensor,
                            level: int) -> Tuple[Tensor, Tensor]:
         """Tower features of one level -> class logits and side distances."""
-        cls_conv, reg_conv, obj_conv = self._prediction_convs()[level]
+        cls_conv, reg_conv, obj_conv = self._prediction_convs(level)
         cls_score = cls_conv(cls_feat)
         if obj_conv is not None:
             cls_score = objectness_weighted_logit(cls_score, obj_conv(reg_feat))
@@ -510,8 +543,9 @@ class RTMDetHead(BaseDenseHead):
 
 @MODELS.register_module()
 class RTMDetSepBNHead(RTMDetHead):
-    """RTMDet head with separate towers, norms and prediction convs per level; with
-    ``share_conv`` the tower conv weights are shared across levels while the norms stay separate.
+    """RTMDet head with separate towers, norms and prediction convs per level and no scales;
+    with ``share_conv`` the tower conv weights are shared across levels while the norms stay
+    separate (see the layout attributes of :class:`RTMDetHead`).
 
     Args:
         share_conv: share tower conv weights across levels.
@@ -522,6 +556,7 @@ class RTMDetSepBNHead(RTMDetHead):
     Other arguments as :class:`RTMDetHead`, with BN + SiLU and 1x1 prediction convs by default.
     A shared conv appears under every level's name in the state dict, as in mmdet.
     """
+    separate_levels = True
 
     def __init__(self,
                  num_classes: int,
@@ -538,30 +573,3 @@ class RTMDetSepBNHead(RTMDetHead):
         self.exp_on_reg = exp_on_reg
         super().__init__(num_classes, in_channels, norm_cfg=norm_cfg, act_cfg=act_cfg,
                          pred_kernel_size=pred_kernel_size, **kwargs)
-
-    def _init_layers(self) -> None:
-        conv = DepthwiseSeparableConvModule if self.use_depthwise else ConvModule
-        num_levels = len(self.strides)
-        self.cls_convs = nn.ModuleList(self._tower(conv) for _ in range(num_levels))
-        self.reg_convs = nn.ModuleList(self._tower(conv) for _ in range(num_levels))
-        self.rtm_cls = nn.ModuleList(
-            self._pred_conv(self.num_base_priors * self.cls_out_channels) for _ in range(num_levels))
-        self.rtm_reg = nn.ModuleList(
-            self._pred_conv(self.num_base_priors * 4) for _ in range(num_levels))
-        if self.with_objectness:
-            self.rtm_obj = nn.ModuleList(self._pred_conv(1) for _ in range(num_levels))
-        if self.share_conv:
-            for level in range(1, num_levels):
-                for i in range(self.stacked_convs):
-                    self.cls_convs[level][i].conv = self.cls_convs[0][i].conv
-                    self.reg_convs[level][i].conv = self.reg_convs[0][i].conv
-
-    def _prediction_convs(self) -> List[Tuple[nn.Module, ...]]:
-        objs = self.rtm_obj if self.with_objectness else [None] * len(self.strides)
-        return list(zip(self.rtm_cls, self.rtm_reg, objs))
-
-    def _towers_at(self, level: int) -> Tuple[nn.ModuleList, nn.ModuleList]:
-        return self.cls_convs[level], self.reg_convs[level]
-
-    def _distances(self, reg_out: Tensor, level: int) -> Tensor:
-        return (reg_out.exp() if self.exp_on_reg else reg_out) * self.strides[level]

@@ -29,7 +29,7 @@ from torch import Tensor
 from rtmdet_plus.models.layers import DynamicMaskConvs, MaskFeatModule
 from rtmdet_plus.registry import MODELS
 from rtmdet_plus.structures import masks_as_tensor
-from .rtmdet_head import RTMDetHead, RTMDetSepBNHead
+from .rtmdet_head import RTMDetHead
 
 # Relative coordinates are divided by this many strides of the instance's prior.
 COORD_NORM_STRIDES = 8
@@ -84,6 +84,7 @@ class RTMDetInsHead(RTMDetHead):
     distances (``scale * reg * stride``, no exp) and (B, num_gen_params, H, W) dynamic-conv
     parameters; and (B, K, H_0, W_0) prototypes at the finest level.
     """
+    exp_on_reg = False
 
     def __init__(self,
                  *args,
@@ -114,15 +115,9 @@ class RTMDetInsHead(RTMDetHead):
 
     def _init_layers(self) -> None:
         super()._init_layers()
-        self.kernel_convs = self._tower()
+        self.kernel_convs = self._towers(share_conv=False)
         self.rtm_kernel = self._pred_conv(self.num_gen_params)
         self.mask_head = self._mask_feat_module()
-
-    def _kernel_branch_at(self, level: int) -> Tuple[nn.ModuleList, nn.Conv2d]:
-        return self.kernel_convs, self.rtm_kernel
-
-    def _distances(self, reg_out: Tensor, level: int) -> Tensor:
-        return self.scales[level](reg_out) * self.strides[level]
 
     def forward(self, feats: Sequence[Tensor]):
         """(B, in_channels, H_l, W_l) maps -> class logits, side distances and dynamic-conv
@@ -131,9 +126,9 @@ class RTMDetInsHead(RTMDetHead):
         cls_scores, bbox_preds, kernel_preds = [], [], []
         for level, x in enumerate(feats):
             cls_score, bbox_pred = self._level_outputs(x, level)
-            tower, kernel_conv = self._kernel_branch_at(level)
+            kernel_conv = self._at_level(self.rtm_kernel, level)
             kernel_feat = x
-            for layer in tower:
+            for layer in self._at_level(self.kernel_convs, level):
                 kernel_feat = layer(kernel_feat)
             cls_scores.append(cls_score)
             bbox_preds.append(bbox_pred)
@@ -283,9 +278,10 @@ class RTMDetInsHead(RTMDetHead):
 
 
 @MODELS.register_module()
-class RTMDetInsSepBNHead(RTMDetInsHead, RTMDetSepBNHead):
-    """RTMDet-Ins head with towers, norms and prediction convs per level; with ``share_conv``
-    the classification tower's conv weights are shared across levels (norms stay separate).
+class RTMDetInsSepBNHead(RTMDetInsHead):
+    """RTMDet-Ins head with towers, norms and prediction convs per level and no scales; with
+    ``share_conv`` the classification tower's conv weights are shared across levels (norms
+    stay separate).
 
     As in mmdet's checkpoints, the regression branch runs on the classification tower: the
     state dict carries the same tensors under ``cls_convs.*`` and ``reg_convs.*``. Kernel towers
@@ -294,6 +290,7 @@ class RTMDetInsSepBNHead(RTMDetInsHead, RTMDetSepBNHead):
     Arguments as :class:`RTMDetInsHead`, with BN + SiLU, 1x1 prediction convs and no
     objectness by default.
     """
+    separate_levels = True
 
     def __init__(self,
                  num_classes: int,
@@ -306,36 +303,29 @@ class RTMDetInsSepBNHead(RTMDetInsHead, RTMDetSepBNHead):
                  **kwargs) -> None:
         if kwargs.get('use_depthwise') or kwargs.get('exp_on_reg'):
             raise ValueError(f'{type(self).__name__} supports neither use_depthwise nor exp_on_reg')
-        super().__init__(num_classes, in_channels, share_conv=share_conv,
-                         with_objectness=with_objectness, norm_cfg=norm_cfg, act_cfg=act_cfg,
-                         pred_kernel_size=pred_kernel_size, **kwargs)
+        kwargs.pop('use_depthwise', None)
+        kwargs.pop('exp_on_reg', None)
+        self.share_conv = share_conv
+        super().__init__(num_classes, in_channels, with_objectness=with_objectness,
+                         norm_cfg=norm_cfg, act_cfg=act_cfg, pred_kernel_size=pred_kernel_size,
+                         **kwargs)
 
     def _init_layers(self) -> None:
         # Registration order gives mmdet's state-dict key order.
-        num_levels = len(self.strides)
-        self.cls_convs = nn.ModuleList(self._tower() for _ in range(num_levels))
+        self.cls_convs = self._towers()
         self.reg_convs = nn.ModuleList(list(self.cls_convs))  # the same towers, see class doc
-        self.kernel_convs = nn.ModuleList(self._tower() for _ in range(num_levels))
-        self.rtm_cls = nn.ModuleList(
-            self._pred_conv(self.num_base_priors * self.cls_out_channels) for _ in range(num_levels))
-        self.rtm_reg = nn.ModuleList(
-            self._pred_conv(self.num_base_priors * 4) for _ in range(num_levels))
-        self.rtm_kernel = nn.ModuleList(self._pred_conv(self.num_gen_params) for _ in range(num_levels))
-        self.rtm_obj = nn.ModuleList(self._pred_conv(1) for _ in range(num_levels)
-                                     if self.with_objectness)
-        if self.share_conv:
-            for level in range(1, num_levels):
-                for i in range(self.stacked_convs):
-                    self.cls_convs[level][i].conv = self.cls_convs[0][i].conv
+        self.kernel_convs = self._towers(share_conv=False)
+        self.rtm_cls = self._pred_conv(self.num_base_priors * self.cls_out_channels)
+        self.rtm_reg = self._pred_conv(self.num_base_priors * 4)
+        self.rtm_kernel = self._pred_conv(self.num_gen_params)
+        if self.with_objectness:
+            self.rtm_obj = self._pred_conv(1)
         self.mask_head = self._mask_feat_module()
 
     def init_weights(self) -> None:
         super().init_weights()
         for reg_conv in self.rtm_reg:
             normal_init(reg_conv, std=0.01, bias=1)
-
-    def _kernel_branch_at(self, level: int) -> Tuple[nn.ModuleList, nn.Conv2d]:
-        return self.kernel_convs[level], self.rtm_kernel[level]
 
     def _distances(self, reg_out: Tensor, level: int) -> Tensor:
         return F.relu(reg_out) * self.strides[level]
