@@ -1,4 +1,4 @@
-"""The RTMDet detection configs: parity with mmdet 3.3.0's published configs, scope, metafile.
+"""The RTMDet and RTMDet-Ins configs: parity with mmdet 3.3.0's published configs, scope, metafile.
 
 mmdet's shipped configs (``mmdet/.mim/configs/rtmdet`` inside the installed wheel) are the oracle.
 After mmengine has merged each config with its bases, ours must equal mmdet's in every key but:
@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 OUR_CONFIGS = REPO / 'configs' / 'rtmdet'
 MMDET_CONFIGS = Path(mmdet.__file__).parent / '.mim' / 'configs' / 'rtmdet'
 
+# Detection configs by size ('tiny', ...), instance-segmentation ones as 'ins_<size>'.
 SIZES = {
     'tiny': 'rtmdet_tiny_8xb32-300e_coco.py',
     's': 'rtmdet_s_8xb32-300e_coco.py',
@@ -39,7 +40,30 @@ SIZES = {
     'l': 'rtmdet_l_8xb32-300e_coco.py',
     'x': 'rtmdet_x_8xb32-300e_coco.py',
     'x_p6': 'rtmdet_x_p6_4xb8-300e_coco.py',
+    'ins_tiny': 'rtmdet-ins_tiny_8xb32-300e_coco.py',
+    'ins_s': 'rtmdet-ins_s_8xb32-300e_coco.py',
+    'ins_m': 'rtmdet-ins_m_8xb32-300e_coco.py',
+    'ins_l': 'rtmdet-ins_l_8xb32-300e_coco.py',
+    'ins_x': 'rtmdet-ins_x_8xb16-300e_coco.py',
+    'l_convnext_b': 'rtmdet_l_convnext_b_4xb32-100e_coco.py',
+    'l_swin_b': 'rtmdet_l_swin_b_4xb32-100e_coco.py',
+    'l_swin_b_p6': 'rtmdet_l_swin_b_p6_4xb16-100e_coco.py',
 }
+INS_SIZES = [size for size in SIZES if size.startswith('ins_')]
+# RTMDet-l with ConvNeXt-B / Swin-B backbones: their detector parity is in
+# test_parity_large_backbones.py (mmdet's ConvNeXt config needs mmpretrain).
+LARGE_BACKBONES = [size for size in SIZES if size.startswith('l_')]
+# Models of mmdet's RTMDet README that its metafile lacks: name -> (weights, box AP).
+_ORANGE = 'https://github.com/orange0-jp/orange-weights/releases/download/v0.1.0rtmdet-swin-convnext/'
+README_ONLY = {
+    'rtmdet_l_convnext_b_4xb32-100e_coco':
+        (_ORANGE + 'rtmdet_l_convnext_b_4xb32-100e_coco-d4731b3d.pth', 53.1),
+    'rtmdet_l_swin_b_4xb32-100e_coco': (_ORANGE + 'rtmdet_l_swin_b_4xb32-100e_coco-0828ce5d.pth', 52.4),
+    'rtmdet_l_swin_b_p6_4xb16-100e_coco':
+        (_ORANGE + 'rtmdet_l_swin_b_p6_4xb16-100e_coco-a1486b6f.pth', 56.4),
+}
+# mmdet's configs name mmpretrain's ConvNeXt; ours registers its own under the same name.
+MMDET_TYPE_NAMES = {'mmpretrain.ConvNeXt': 'ConvNeXt'}
 # Keys allowed to differ from mmdet's merged config; the module docstring says why.
 IGNORED_KEYS = {'default_scope', 'custom_imports', 'checkpoint'}
 # The sections a training run reads, compared one by one for a readable failure.
@@ -53,8 +77,6 @@ OWN_TYPES = [
     'CSPNeXt', 'CSPNeXtPAFPN', 'RTMDetHead', 'RTMDetSepBNHead', 'RTMDetInsHead',
     'RTMDetInsSepBNHead', 'DynamicSoftLabelAssigner'
 ]
-INS_CONFIGS = [f'rtmdet-ins_{size}_8xb32-300e_coco.py' for size in ('tiny', 's', 'm', 'l')] + \
-    ['rtmdet-ins_x_8xb16-300e_coco.py']
 
 needs_mmdet_configs = pytest.mark.skipif(
     not MMDET_CONFIGS.is_dir(),
@@ -63,16 +85,27 @@ needs_mmdet_configs = pytest.mark.skipif(
 
 @functools.lru_cache(maxsize=None)
 def load(path: Path) -> Dict[str, Any]:
-    """The merged config at ``path`` as plain dicts/lists (cached: configs are read-only here)."""
-    return Config.fromfile(str(path)).to_dict()
+    """The merged config at ``path`` as plain dicts/lists (cached: configs are read-only here).
+    ``custom_imports`` are not imported: mmdet's ConvNeXt config names mmpretrain."""
+    return Config.fromfile(str(path), import_custom_modules=False).to_dict()
 
 
 def ours(size: str) -> Dict[str, Any]:
     return load(OUR_CONFIGS / SIZES[size])
 
 
+def renamed_types(node: Any) -> Any:
+    """``node`` with mmdet's type names spelled as in our scope (``MMDET_TYPE_NAMES``)."""
+    if isinstance(node, dict):
+        return {key: MMDET_TYPE_NAMES.get(value, value) if key == 'type' else renamed_types(value)
+                for key, value in node.items()}
+    if isinstance(node, (list, tuple)):
+        return type(node)(renamed_types(value) for value in node)
+    return node
+
+
 def mmdets(size: str) -> Dict[str, Any]:
-    return load(MMDET_CONFIGS / SIZES[size])
+    return renamed_types(load(MMDET_CONFIGS / SIZES[size]))
 
 
 @needs_mmdet_configs
@@ -115,6 +148,25 @@ def test_recipe_facts() -> None:
     p6 = ours('x_p6')
     assert p6['optim_wrapper']['optimizer']['lr'] == pytest.approx(0.004 * 32 / 256)
     assert p6['param_scheduler'][1]['eta_min'] == pytest.approx(0.004 * 32 / 256 * 0.05)
+
+
+def test_ins_recipe_facts() -> None:
+    """The RTMDet-Ins recipe spelled out, so a change to both configs would still show."""
+    cfg = ours('ins_l')
+    assert cfg['model']['test_cfg'] == dict(
+        nms_pre=1000, min_bbox_size=0, score_thr=0.05, nms=dict(type='nms', iou_threshold=0.6),
+        max_per_img=100, mask_thr_binary=0.5)
+    assert cfg['model']['bbox_head']['type'] == 'RTMDetInsSepBNHead'
+    assert cfg['model']['bbox_head']['loss_mask']['type'] == 'DiceLoss'
+    assert cfg['val_evaluator']['metric'] == ['bbox', 'segm']
+    for size in INS_SIZES:
+        stage1 = ours(size)['train_dataloader']['dataset']['pipeline']
+        stage2 = ours(size)['custom_hooks'][1]['switch_pipeline']
+        for pipeline in (stage1, stage2):
+            load_ann = next(t for t in pipeline if t['type'] == 'LoadAnnotations')
+            assert load_ann['with_mask'], size
+            assert dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1)) in pipeline, size
+    assert ours('ins_x')['optim_wrapper']['optimizer']['lr'] == 0.002
 
 
 def detector_configs() -> List[Path]:
@@ -195,7 +247,7 @@ def param_shapes(model: torch.nn.Module) -> Dict[str, Tuple[int, ...]]:
 
 
 @needs_mmdet_configs
-@pytest.mark.parametrize('size', SIZES)
+@pytest.mark.parametrize('size', [size for size in SIZES if size not in LARGE_BACKBONES])
 def test_model_builds_with_mmdet_state_dict_layout(size: str) -> None:
     """Our classes under our config have mmdet's parameter names and shapes: the published
     checkpoints load into them."""
@@ -204,6 +256,16 @@ def test_model_builds_with_mmdet_state_dict_layout(size: str) -> None:
     assert type(our_model.bbox_head).__module__.startswith('rtmdet_plus.')
     mmdet_model = build_detector(mmdets(size), 'mmdet')
     assert param_shapes(our_model) == param_shapes(mmdet_model)
+
+
+def test_ins_tiny_forward_shapes() -> None:
+    """RTMDet-Ins-tiny in eval mode: prototypes at stride 8, 169 dynamic-conv parameters per prior."""
+    model = build_detector(ours('ins_tiny'), 'rtmdet_plus').eval()
+    assert type(model.bbox_head).__name__ == 'RTMDetInsSepBNHead'
+    with torch.no_grad():
+        cls_scores, bbox_preds, kernels, prototypes = model(torch.rand(1, 3, 64, 64), mode='tensor')
+    assert prototypes.shape == (1, 8, 8, 8)
+    assert [tuple(k.shape) for k in kernels] == [(1, 169, 8, 8), (1, 169, 4, 4), (1, 169, 2, 2)]
 
 
 def test_tiny_forward_on_cpu_with_syncbn() -> None:
@@ -249,7 +311,7 @@ def test_model_index_lists_every_config() -> None:
     assert index['Import'] == ['configs/rtmdet/metafile.yml']
     metafile = yaml.safe_load((REPO / index['Import'][0]).read_text())
     listed = {model['Config'] for model in metafile['Models']}
-    assert listed == {f'configs/rtmdet/{name}' for name in list(SIZES.values()) + INS_CONFIGS}
+    assert listed == {f'configs/rtmdet/{name}' for name in SIZES.values()}
     for model in metafile['Models']:
         assert (REPO / model['Config']).is_file(), model['Config']
         assert model['Name'] == Path(model['Config']).stem
@@ -264,8 +326,18 @@ def test_metafile_weights_and_ap_match_mmdet() -> None:
     mmdet_meta = yaml.safe_load((MMDET_CONFIGS / 'metafile.yml').read_text())['Models']
     mmdet_by_name = {model['Name']: model for model in mmdet_meta}
     for model in ours_meta:
+        if model['Name'] in README_ONLY:  # not in mmdet's metafile: the README's row
+            weights, box_ap = README_ONLY[model['Name']]
+            assert model['Weights'] == weights
+            assert model['Results'][0]['Metrics']['box AP'] == box_ap
+            continue
         published = mmdet_by_name[model['Name']]
         assert model['Weights'] == published['Weights']
+        if model['Name'].startswith('rtmdet-ins'):  # box and mask AP as published
+            assert model['Results'] == published['Results'], model['Name']
+            assert {r['Task'] for r in model['Results']} == {'Object Detection',
+                                                              'Instance Segmentation'}
+            continue
         our_ap = model['Results'][0]['Metrics']['box AP']
         mmdet_ap = published['Results'][0]['Metrics']['box AP']
         assert 0 <= our_ap - mmdet_ap <= 0.3 + 1e-9, (model['Name'], our_ap, mmdet_ap)

@@ -1,5 +1,5 @@
 """Models registered in the ``rtmdet_plus`` scope. The detector itself is mmdet's ``RTMDet``."""
-from .backbones import CSPNeXt
+from .backbones import ConvNeXt, CSPNeXt
 from .dense_heads import (RotatedRTMDetHead, RotatedRTMDetSepBNHead, RTMDetHead, RTMDetInsHead,
                           RTMDetInsSepBNHead, RTMDetSepBNHead)
 from .losses import RotatedIoULoss
@@ -7,7 +7,7 @@ from .necks import CSPNeXtPAFPN
 from .task_modules import (DistanceAnglePointCoder, DynamicSoftLabelAssigner, PseudoAngleCoder,
                            RBboxOverlaps2D)
 
-__all__ = ['CSPNeXt', 'CSPNeXtPAFPN', 'RTMDetHead', 'RTMDetSepBNHead', 'RTMDetInsHead',
+__all__ = ['ConvNeXt', 'CSPNeXt', 'CSPNeXtPAFPN', 'RTMDetHead', 'RTMDetSepBNHead', 'RTMDetInsHead',
            'RTMDetInsSepBNHead', 'DynamicSoftLabelAssigner', 'RBboxOverlaps2D', 'RotatedIoULoss',
            'RotatedRTMDetHead', 'RotatedRTMDetSepBNHead', 'DistanceAnglePointCoder',
            'PseudoAngleCoder']

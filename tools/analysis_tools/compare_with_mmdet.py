@@ -16,7 +16,8 @@ import torch
 from mmengine.logging import MMLogger
 
 from mmdet_oracle import (build_ours, build_reference, load_perturbed_pair, loss_value,
-                                              max_abs_diff, synthetic_batch)
+                          max_abs_diff, synthetic_batch)
+from mmpretrain_oracle import import_mmpretrain_models
 
 CONFIGS = {
     'det': {
@@ -26,6 +27,10 @@ CONFIGS = {
         'l': 'rtmdet/rtmdet_l_8xb32-300e_coco.py',
         'x': 'rtmdet/rtmdet_x_8xb32-300e_coco.py',
         'x_p6': 'rtmdet/rtmdet_x_p6_4xb8-300e_coco.py',
+        # mmdet's ConvNeXt config names mmpretrain's ConvNeXt: mmpretrain 1.2.0 must be installed
+        'l_convnext_b': 'rtmdet/rtmdet_l_convnext_b_4xb32-100e_coco.py',
+        'l_swin_b': 'rtmdet/rtmdet_l_swin_b_4xb32-100e_coco.py',
+        'l_swin_b_p6': 'rtmdet/rtmdet_l_swin_b_p6_4xb16-100e_coco.py',
     },
     'ins': {
         'tiny': 'rtmdet/rtmdet-ins_tiny_8xb32-300e_coco.py',
@@ -49,6 +54,8 @@ COLUMNS = {
 
 def build_pair(config: str, score_thr=None):
     """mmdet's model and ours for ``config``, both holding the same perturbed weights."""
+    if 'convnext' in config:
+        import_mmpretrain_models()  # the reference backbone
     torch.manual_seed(0)
     return load_perturbed_pair(build_reference(config), build_ours(config), seed=1, score_thr=score_thr)
 
@@ -70,7 +77,9 @@ def loss_diffs(reference, ours, size: int, names, **batch_kwargs) -> dict:
     """Absolute difference of each named training loss on one synthetic batch."""
     reference.train(), ours.train()
     batch = synthetic_batch(2, size, [30, 3], seed=4, **batch_kwargs)
+    torch.manual_seed(5)  # the same stochastic-depth draws in both (ConvNeXt, Swin)
     ref_losses = reference.loss(batch['inputs'], copy.deepcopy(batch['data_samples']))
+    torch.manual_seed(5)
     our_losses = ours.loss(batch['inputs'], copy.deepcopy(batch['data_samples']))
     return {k: abs(loss_value(ref_losses[k]).item() - our_losses[k].item()) for k in names}
 

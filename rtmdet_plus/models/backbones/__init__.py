@@ -1,3 +1,4 @@
+from .convnext import ConvNeXt
 from .cspnext import CSPNeXt
 
-__all__ = ['CSPNeXt']
+__all__ = ['ConvNeXt', 'CSPNeXt']
