@@ -15,7 +15,6 @@ State-dict names equal mmrotate 1.x's ``RotatedRTMDetHead`` / ``RotatedRTMDetSep
 from typing import List, Optional, Sequence, Tuple
 
 import torch
-import torch.nn as nn
 from mmcv.cnn import Scale
 from mmdet.structures.bbox import bbox_cxcywh_to_xyxy
 from mmengine.config import ConfigDict

@@ -9,7 +9,6 @@ score threshold and top-k, distance decoding, rescaling to the original image an
 State-dict names equal mmdet's ``RTMDetHead`` / ``RTMDetSepBNHead``, so official checkpoints load
 with ``strict=True``.
 """
-import math
 from typing import List, Optional, Sequence, Tuple
 
 import torch
