@@ -124,3 +124,24 @@ def test_activation_checkpointing_saves_memory_and_keeps_gradients():
     their_params = dict(plain.named_parameters())
     for name, param in checkpointed.named_parameters():
         torch.testing.assert_close(param.grad, their_params[name].grad, atol=1e-5, rtol=1e-5)
+
+
+def test_imagenet_checkpoint_initialises_the_backbone_by_prefix(tmp_path):
+    """An mmpretrain classifier checkpoint (``backbone.*``, ``head.fc.*``; its one final norm is
+    ``norm3``) initialises the detection backbone through ``init_cfg=dict(type='Pretrained',
+    prefix='backbone.')``: every tensor the checkpoint has for it is loaded."""
+    arch = dict(depths=[1, 1, 2, 1], channels=[16, 32, 48, 64])
+    classifier_backbone = ConvNeXt(arch)            # out_indices=-1: norm3 only, as on ImageNet
+    weights = perturb_(classifier_backbone, seed=3)
+    checkpoint = dict(state_dict={**{f'backbone.{k}': v for k, v in weights.items()},
+                                  'head.fc.weight': torch.randn(10, 64), 'head.fc.bias': torch.randn(10)})
+    path = tmp_path / 'convnext_in1k.pth'
+    torch.save(checkpoint, path)
+    detector_backbone = ConvNeXt(arch, out_indices=[1, 2, 3], gap_before_final_norm=False,
+                                 init_cfg=dict(type='Pretrained', checkpoint=str(path),
+                                               prefix='backbone.'))
+    detector_backbone.init_weights()
+    loaded = detector_backbone.state_dict()
+    for name, value in weights.items():
+        assert torch.equal(loaded[name], value), name
+    assert {'norm1.weight', 'norm2.weight'} <= set(loaded) - set(weights)
