@@ -35,6 +35,8 @@ OVERRIDDEN_NAMES = {
         'RTMDetSepBNHead': 'the head without ATSS machinery, with the batched assigner path',
         'RTMDetInsHead': 'the instance head on our detection head, equal outputs to mmdet',
         'RTMDetInsSepBNHead': 'the instance head on our detection head, equal outputs to mmdet',
+        'GlobalAveragePooling': "the classifiers' neck as mmpretrain's (mmdet's is its ReID "
+                                "neck's); same result on (N, C, H, W) maps",
     },
     'task util': {
         'DynamicSoftLabelAssigner': 'exact batched assignment (no per-image loop) beside '
