@@ -162,3 +162,16 @@ def test_classifier_checkpoint_initialises_the_rtmdet_backbone(tmp_path):
     assert set(backbone.state_dict()) == set(expected)
     for name, value in backbone.state_dict().items():
         assert torch.equal(value, expected[name]), name
+
+
+def test_accuracy_metric_counts_top1_and_top5_in_percent():
+    from rtmdet_plus.evaluation import Accuracy
+    metric = Accuracy(topk=(1, 5))
+    metric.dataset_meta = {}
+    scores = torch.eye(6)[[0, 1, 2, 3]] * 0.5 + torch.arange(6.0).flip(0) * 0.01
+    # image 3: the label 5 is the last class, not among the 5 best
+    labels = [0, 1, 4, 5]
+    predictions = [dict(pred_score=s, gt_label=torch.tensor([l])) for s, l in zip(scores, labels)]
+    metric.process({}, predictions)
+    result = metric.evaluate(len(predictions))
+    assert result == {'accuracy/top1': pytest.approx(50.0), 'accuracy/top5': pytest.approx(75.0)}
