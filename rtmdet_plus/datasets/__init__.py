@@ -8,19 +8,26 @@ misfitting masks (naming the annotation).
 Rotated detection: ``DOTADataset``/``DOTAv15Dataset``/``DOTAv2Dataset`` (labelTxt folders),
 ``ConvertBoxType``, ``RandomRotate``, ``RandomChoiceRotate`` (mmrotate 1.x's names) and
 ``FixedAngleRotate`` (mmrotate's ``Rotate``), and the rotated shapes generator (DOTA format).
+
+Classification: ``ImageNet`` (class folders or annotation lists), ``RandomResizedCrop``,
+``ResizeEdge``, ``PackClsInputs`` and ``RepeatAugSampler`` (mmpretrain's names).
 """
+from .cls_transforms import PackClsInputs, RandomResizedCrop, ResizeEdge
 from .coco import CocoDataset, MaskAnnotationWarning
 from .coco_masks import SegmentationError
 from .loading import LoadAnnotations, LoadImageFromFile
 from .dota import DOTADataset, DOTAv2Dataset, DOTAv15Dataset
 from .dota_labels import DOTALabelError, DOTALabelWarning
+from .imagenet import ClassificationAnnotationError, ImageNet
+from .repeat_aug_sampler import RepeatAugSampler
 from .rotated_shapes import (ROTATED_SHAPE_CLASSES, RotatedShapesConfig,
                              ensure_rotated_shapes_dataset, generate_rotated_shapes_dataset)
 from .rotated_transforms import ConvertBoxType, FixedAngleRotate, RandomChoiceRotate, RandomRotate
 from .shapes import SHAPE_CLASSES, ShapesConfig, ensure_shapes_dataset, generate_shapes_dataset
 
 __all__ = [
-    'CocoDataset', 'ConvertBoxType', 'DOTADataset', 'DOTALabelError', 'DOTALabelWarning',
+    'ClassificationAnnotationError', 'ImageNet', 'PackClsInputs', 'RandomResizedCrop',
+    'RepeatAugSampler', 'ResizeEdge', 'CocoDataset', 'ConvertBoxType', 'DOTADataset', 'DOTALabelError', 'DOTALabelWarning',
     'DOTAv15Dataset', 'DOTAv2Dataset', 'FixedAngleRotate', 'LoadAnnotations', 'LoadImageFromFile',
     'MaskAnnotationWarning', 'SegmentationError',
     'ROTATED_SHAPE_CLASSES', 'RandomChoiceRotate', 'RandomRotate', 'RotatedShapesConfig',
