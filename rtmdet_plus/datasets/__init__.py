@@ -13,6 +13,7 @@ Classification: ``ImageNet`` (class folders or annotation lists), ``RandomResize
 ``ResizeEdge``, ``PackClsInputs`` and ``RepeatAugSampler`` (mmpretrain's names).
 """
 from .cls_transforms import PackClsInputs, RandomResizedCrop, ResizeEdge
+from .rand_augment import RandAugment
 from .coco import CocoDataset, MaskAnnotationWarning
 from .coco_masks import SegmentationError
 from .loading import LoadAnnotations, LoadImageFromFile
@@ -26,7 +27,7 @@ from .rotated_transforms import ConvertBoxType, FixedAngleRotate, RandomChoiceRo
 from .shapes import SHAPE_CLASSES, ShapesConfig, ensure_shapes_dataset, generate_shapes_dataset
 
 __all__ = [
-    'ClassificationAnnotationError', 'ImageNet', 'PackClsInputs', 'RandomResizedCrop',
+    'ClassificationAnnotationError', 'ImageNet', 'PackClsInputs', 'RandAugment', 'RandomResizedCrop',
     'RepeatAugSampler', 'ResizeEdge', 'CocoDataset', 'ConvertBoxType', 'DOTADataset', 'DOTALabelError', 'DOTALabelWarning',
     'DOTAv15Dataset', 'DOTAv2Dataset', 'FixedAngleRotate', 'LoadAnnotations', 'LoadImageFromFile',
     'MaskAnnotationWarning', 'SegmentationError',
