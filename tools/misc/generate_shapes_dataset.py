@@ -2,9 +2,12 @@
 
 Layout under OUT_DIR: annotations/instances_{train,val}.json, train/*.jpg, val/*.jpg.
 The same arguments give the same images and byte-identical annotation files.
+``--task cls`` writes the classification variant instead (one shape per image, class folders
+train/<class>/*.png, val/<class>/*.png, for the CSPNeXt classification shapes config).
 
 Example:
     python tools/misc/generate_shapes_dataset.py data/shapes --seed 0
+    python tools/misc/generate_shapes_dataset.py data/shapes_cls --task cls --img-size 64
 """
 import argparse
 import sys
@@ -12,6 +15,7 @@ import time
 
 try:
     from rtmdet_plus.datasets.shapes import SHAPE_CLASSES, ShapesConfig, generate_shapes_dataset
+    from rtmdet_plus.datasets.shapes_classification import generate_shape_classification_dataset
 except ImportError as error:
     sys.exit(f'Cannot import rtmdet_plus ({error}): install the package (`pip install -e .`) '
              'or put the repository root on PYTHONPATH.')
@@ -22,6 +26,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('out_dir', help='folder to write the dataset into')
+    parser.add_argument('--task', choices=['det', 'cls'], default='det',
+                        help='det: COCO detection/segmentation; cls: one shape per image, '
+                             'class folders (objects and size range then fixed to 1 and 0.15-0.3)')
     parser.add_argument('--img-size', type=int, default=defaults.img_size,
                         help='side of the square images, pixels')
     parser.add_argument('--num-train', type=int, default=defaults.num_train)
@@ -51,7 +58,13 @@ def main() -> None:
         min_visible=args.min_visible,
         seed=args.seed)
     start = time.perf_counter()
-    generate_shapes_dataset(args.out_dir, config)
+    if args.task == 'cls':
+        config = ShapesConfig(img_size=args.img_size, num_train=args.num_train,
+                              num_val=args.num_val, classes=tuple(args.classes),
+                              objects_per_image=(1, 1), size_range=(0.15, 0.3), seed=args.seed)
+        generate_shape_classification_dataset(args.out_dir, config)
+    else:
+        generate_shapes_dataset(args.out_dir, config)
     print(f'wrote {config.num_train} train and {config.num_val} val images of '
           f'{config.img_size}x{config.img_size} ({", ".join(config.classes)}) to {args.out_dir} '
           f'in {time.perf_counter() - start:.1f} s')

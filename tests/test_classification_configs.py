@@ -1,0 +1,63 @@
+"""The CSPNeXt ImageNet classification configs: each size builds in our scope with its head
+matching its backbone, the RSB-A1 recipe is spelled as published, and the sizes differ only in
+depth, width and head channels."""
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+from rtmdet_plus.registry import MODELS
+
+CONFIGS = Path(__file__).resolve().parents[1] / 'configs' / 'cspnext_classification'
+SIZES = {'tiny': (0.167, 0.375, 384), 's': (0.33, 0.5, 512), 'm': (0.67, 0.75, 768),
+         'l': (1, 1, 1024), 'x': (1.33, 1.25, 1280)}
+
+
+def load(size: str) -> Config:
+    return Config.fromfile(str(CONFIGS / f'cspnext-{size}_8xb256-rsb-a1-600e_in1k.py'))
+
+
+@pytest.mark.parametrize('size', SIZES)
+def test_each_size_builds_and_classifies(size):
+    cfg = load(size)
+    deepen, widen, channels = SIZES[size]
+    assert (cfg.model.backbone.deepen_factor, cfg.model.backbone.widen_factor) == (deepen, widen)
+    with DefaultScope.overwrite_default_scope('rtmdet_plus'):
+        model = MODELS.build(cfg.model).eval()
+    assert type(model).__module__.startswith('rtmdet_plus.')
+    assert model.head.fc.in_features == channels
+    with torch.no_grad():
+        logits = model(torch.randn(1, 3, 64, 64))
+    assert logits.shape == (1, 1000)
+    # only depth, width and head channels differ from the s config
+    s_cfg = load('s').to_dict()
+    ours = cfg.to_dict()
+    for key in ('backbone', 'head'):
+        s_cfg['model'][key].update({k: ours['model'][key][k] for k in
+                                    ('deepen_factor', 'widen_factor', 'in_channels')
+                                    if k in ours['model'][key]})
+    assert ours == s_cfg
+
+
+def test_rsb_a1_recipe_as_published():
+    cfg = load('s')
+    assert cfg.optim_wrapper.optimizer == dict(type='Lamb', lr=0.005, weight_decay=0.01)
+    assert cfg.optim_wrapper.paramwise_cfg == dict(bias_decay_mult=0., norm_decay_mult=0.)
+    warmup, cosine = cfg.param_scheduler
+    assert (warmup.end, cosine.begin, cosine.end, cosine.T_max) == (5, 5, 600, 595)
+    assert cfg.train_cfg.max_epochs == 600
+    assert cfg.train_dataloader.sampler.type == 'RepeatAugSampler'
+    assert cfg.train_dataloader.batch_size == 256
+    assert cfg.model.train_cfg.augments == [dict(type='Mixup', alpha=0.2),
+                                            dict(type='CutMix', alpha=1.0)]
+    assert cfg.model.head.loss == dict(type='LabelSmoothLoss', label_smooth_val=0.1,
+                                       mode='original', loss_weight=1.0)
+    randaug = cfg.train_pipeline[3]
+    assert (randaug.policies, randaug.num_policies, randaug.magnitude_level,
+            randaug.magnitude_std) == ('timm_increasing', 2, 7, 0.5)
+    assert randaug.hparams.pad_val == [104, 116, 124]
+    assert [t.type for t in cfg.test_pipeline] == ['LoadImageFromFile', 'ResizeEdge', 'CenterCrop',
+                                                   'PackClsInputs']
+    assert cfg.val_evaluator == dict(type='Accuracy', topk=(1, 5))
