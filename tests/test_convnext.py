@@ -6,6 +6,7 @@ import torch
 
 from rtmdet_plus.models.backbones import ConvNeXt
 from rtmdet_plus.models.backbones.convnext import ARCH_SETTINGS
+from tools.analysis_tools.benchmarking import saved_for_backward_mib
 
 
 @pytest.fixture(scope='module')
@@ -97,29 +98,14 @@ def test_bad_arguments_name_the_value():
         ConvNeXt('tiny', norm_cfg=dict(type='BN'))
 
 
-def saved_activation_mib(model: torch.nn.Module, images: torch.Tensor) -> float:
-    """MiB of the tensors autograd keeps for the backward pass of ``model(images)``."""
-    total = 0
-
-    def keep(tensor):
-        nonlocal total
-        total += tensor.numel() * tensor.element_size()
-        return tensor
-
-    with torch.autograd.graph.saved_tensors_hooks(keep, lambda tensor: tensor):
-        outs = model(images)
-    sum(o.sum() for o in outs).backward()
-    return total / 2**20
-
-
 def test_activation_checkpointing_saves_memory_and_keeps_gradients():
     arch = dict(depths=[2, 2, 2, 2], channels=[32, 64, 96, 128])
     plain, checkpointed = (ConvNeXt(arch, out_indices=[1, 2, 3], gap_before_final_norm=False,
                                     with_cp=with_cp) for with_cp in (False, True))
     checkpointed.load_state_dict(perturb_(plain))
     images = torch.randn(2, 3, 128, 128)
-    plain_mib = saved_activation_mib(plain, images)
-    checkpointed_mib = saved_activation_mib(checkpointed, images)
+    plain_mib = saved_for_backward_mib(lambda: sum(o.sum() for o in plain(images)))
+    checkpointed_mib = saved_for_backward_mib(lambda: sum(o.sum() for o in checkpointed(images)))
     assert checkpointed_mib < 0.5 * plain_mib, (plain_mib, checkpointed_mib)
     their_params = dict(plain.named_parameters())
     for name, param in checkpointed.named_parameters():

@@ -14,7 +14,7 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
 from rtmdet_plus.models.backbones import ConvNeXt
-from tools.analysis_tools.benchmarking import peak_heap_mib
+from tools.analysis_tools.benchmarking import peak_heap_mib, saved_for_backward_mib
 from tools.analysis_tools.mmdet_oracle import (CONFIGS as CONFIG_DIR, build_ours, build_reference, loss_value,
                                                max_abs_diff, perturbed_state_dict,
                                                synthetic_batch)
@@ -166,22 +166,6 @@ def test_a_few_steps_learn(model_pair):
     assert after < before, (name, before, after)
 
 
-def saved_activation_mib(model, batch) -> float:
-    """MiB of the tensors autograd keeps for the backward pass of one training loss."""
-    total = 0
-
-    def keep(tensor):
-        nonlocal total
-        total += tensor.numel() * tensor.element_size()
-        return tensor
-
-    with torch.autograd.graph.saved_tensors_hooks(keep, lambda tensor: tensor):
-        loss = seeded_loss(model, batch)
-    loss.backward()
-    model.zero_grad()
-    return total / 2**20
-
-
 def test_checkpointing_lowers_step_memory(model_pair, report_figure):
     """``with_cp=True`` (the published configs) keeps far fewer tensors for the backward pass
     than ``with_cp=False``; both and the step's peak heap are reported (256x256, batch 1)."""
@@ -196,7 +180,8 @@ def test_checkpointing_lowers_step_memory(model_pair, report_figure):
     kept, peak = {}, {}
     for with_cp in (False, True):
         set_with_cp(ours, with_cp)
-        kept[with_cp] = saved_activation_mib(ours, batch)
+        kept[with_cp] = saved_for_backward_mib(lambda: seeded_loss(ours, batch))
+        ours.zero_grad()
         peak[with_cp] = peak_heap_mib(step)
     peaks = ' / '.join('n/a' if p is None else f'{p:.0f}' for p in peak.values())
     report_figure(f'{name}: tensors kept for backward {kept[False]:.0f} MiB without / '

@@ -190,3 +190,21 @@ def run_worker(script: str, args: list, device: str) -> dict:
     if out.returncode != 0:
         raise RuntimeError(f'benchmark worker {args} failed:\n{out.stderr[-3000:]}')
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def saved_for_backward_mib(forward: Callable[[], object]) -> float:
+    """MiB of the tensors autograd keeps for the backward pass while ``forward()`` runs (weights
+    saved by their ops included); then backpropagates its scalar result."""
+    import torch
+
+    total = 0
+
+    def keep(tensor):
+        nonlocal total
+        total += tensor.numel() * tensor.element_size()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(keep, lambda tensor: tensor):
+        result = forward()
+    result.backward()
+    return total / 2**20
