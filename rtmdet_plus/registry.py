@@ -49,6 +49,8 @@ OVERRIDDEN_NAMES = {
     'transform': {
         'LoadImageFromFile': "mmcv's, with errors naming a missing or undecodable image",
         'LoadAnnotations': "mmdet's, refusing masks drawn for another image size",
+        'RandAugment': "the classifiers' as mmpretrain's (image only, its arguments); it refuses "
+                       "samples with boxes or masks, pointing to mmdet.RandAugment",
     },
 }
 

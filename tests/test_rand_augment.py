@@ -61,3 +61,6 @@ def test_probability_and_errors():
         RandAugment([dict(type='Mosaic')], 1, 5)
     with pytest.raises(ValueError, match='policies'):
         RandAugment('autoaugment', 1, 5)
+    # image only: a detection sample is refused with the name of mmdet's box-aware one
+    with pytest.raises(ValueError, match=r"mmdet\.RandAugment"):
+        aug(dict(img=IMG.copy(), gt_bboxes=np.zeros((1, 4), np.float32)))

@@ -83,7 +83,8 @@ def level_to_magnitude(level: float, magnitude_range: Sequence[float], total_lev
 
 @TRANSFORMS.register_module()
 class RandAugment(BaseTransform):
-    """Args as mmpretrain's: ``policies`` ('timm_increasing' or a list of
+    """Image-only, for classification (samples with boxes or masks are refused: mmdet's
+    box-aware RandAugment is ``mmdet.RandAugment``). Args as mmpretrain's: ``policies`` ('timm_increasing' or a list of
     ``dict(type=<name of OPERATIONS>, magnitude_range=(a, b), direction=..., prob=...)``),
     ``num_policies``, ``magnitude_level``, ``magnitude_std`` (a number or 'inf': uniform in
     [0, level]), ``total_level``, ``hparams`` (``pad_val`` of the geometric operations, BGR,
@@ -140,6 +141,12 @@ class RandAugment(BaseTransform):
         return out.astype(img.dtype)
 
     def transform(self, results: dict) -> dict:
+        moved = [key for key in ('gt_bboxes', 'gt_masks', 'gt_seg_map') if key in results]
+        if moved:
+            raise ValueError(
+                f'RandAugment in scope rtmdet_plus is the classification one (image only); '
+                f'this sample has {moved}, which it would not move: for boxes and masks write '
+                f"type='mmdet.RandAugment'")
         chosen = np.random.choice(len(self.policies), size=self.num_policies)
         img = results['img']
         for index in chosen:
