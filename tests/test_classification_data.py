@@ -114,3 +114,21 @@ def test_repeat_aug_sampler_two_ranks_share_the_repeated_list():
     dealt = Counter(per_rank[0] + per_rank[1])
     assert sum(dealt.values()) == 10 and max(dealt.values()) <= 3
     assert len(dealt) >= 10 // 3
+
+
+def test_generated_shape_classification_folders_read_as_imagenet(tmp_path):
+    """tools/misc/generate_shapes_dataset.py --task cls: one shape per image in class folders,
+    which ImageNet reads with the chosen classes as labels."""
+    from pathlib import Path
+
+    from .test_tools import run_tool
+    repo = Path(__file__).resolve().parents[1]
+    log = run_tool([repo / 'tools/misc/generate_shapes_dataset.py', tmp_path / 'cls', '--task',
+                    'cls', '--img-size', '48', '--num-train', '12', '--num-val', '6',
+                    '--classes', 'ellipse', 'star'], cwd=tmp_path)
+    assert 'wrote 12 train and 6 val images of 48x48 (ellipse, star)' in log
+    for split, count in (('train', 12), ('val', 6)):
+        dataset = ImageNet(data_root=str(tmp_path / 'cls'), data_prefix=split, lazy_init=False)
+        assert dataset.metainfo['classes'] == ('ellipse', 'star') and len(dataset) == count
+        image = mmcv.imread(dataset.get_data_info(0)['img_path'])
+        assert image.shape == (48, 48, 3) and image.std() > 0  # a shape drawn on the background

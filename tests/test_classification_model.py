@@ -101,6 +101,22 @@ def test_label_smoothing_by_hand():
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
 
 
+def test_head_cal_acc_logs_training_accuracy_for_hard_labels_only():
+    head = build_ours(dict(type='LinearClsHead', num_classes=3, in_channels=2, topk=(1, 2),
+                           cal_acc=True))
+    with torch.no_grad():
+        head.fc.weight.copy_(torch.tensor([[1., 0.], [0., 1.], [-1., -1.]]))
+        head.fc.bias.zero_()
+    feats = (torch.tensor([[2., 0.], [0., 2.], [1., 0.9], [0., 0.1]]),)
+    # logits argmax: 0, 1, 0, 1; second best: 1, 0, 1, 0
+    losses = head.loss(feats, samples([0, 1, 1, 2]))
+    assert losses['accuracy_top-1'].item() == pytest.approx(50.0)
+    assert losses['accuracy_top-2'].item() == pytest.approx(75.0)
+    soft = [ClsDataSample().set_gt_score(torch.full((3,), 1 / 3)) for _ in range(4)]
+    with pytest.raises(ValueError, match='cal_acc'):
+        head.loss(feats, soft)
+
+
 def test_mixup_and_cutmix_mix_targets_by_the_image_share():
     np.random.seed(0)
     torch.manual_seed(0)

@@ -4,18 +4,20 @@
 import dataclasses
 import os
 import os.path as osp
-from typing import Optional
+from typing import Optional, Sequence
 
 import cv2
 
-from .shapes import SPLITS, ShapesConfig, render_image
+from .shapes import SHAPE_CLASSES, SPLITS, ShapesConfig, render_image
 
 
 def shape_classification_config(img_size: int = 64, num_train: int = 400, num_val: int = 100,
-                                seed: int = 0) -> ShapesConfig:
-    """One shape of the four classes per image, 30-60 % of the image wide."""
+                                seed: int = 0, classes: Sequence[str] = SHAPE_CLASSES
+                                ) -> ShapesConfig:
+    """One shape of ``classes`` (default all four) per image, 30-60 % of the image wide."""
     return ShapesConfig(img_size=img_size, num_train=num_train, num_val=num_val,
-                        objects_per_image=(1, 1), size_range=(0.15, 0.3), seed=seed)
+                        classes=tuple(classes), objects_per_image=(1, 1),
+                        size_range=(0.15, 0.3), seed=seed)
 
 
 def generate_shape_classification_dataset(root: str, config: Optional[ShapesConfig] = None) -> str:

@@ -15,7 +15,8 @@ import time
 
 try:
     from rtmdet_plus.datasets.shapes import SHAPE_CLASSES, ShapesConfig, generate_shapes_dataset
-    from rtmdet_plus.datasets.shapes_classification import generate_shape_classification_dataset
+    from rtmdet_plus.datasets.shapes_classification import (
+        generate_shape_classification_dataset, shape_classification_config)
 except ImportError as error:
     sys.exit(f'Cannot import rtmdet_plus ({error}): install the package (`pip install -e .`) '
              'or put the repository root on PYTHONPATH.')
@@ -59,9 +60,8 @@ def main() -> None:
         seed=args.seed)
     start = time.perf_counter()
     if args.task == 'cls':
-        config = ShapesConfig(img_size=args.img_size, num_train=args.num_train,
-                              num_val=args.num_val, classes=tuple(args.classes),
-                              objects_per_image=(1, 1), size_range=(0.15, 0.3), seed=args.seed)
+        config = shape_classification_config(args.img_size, args.num_train, args.num_val,
+                                             args.seed, args.classes)
         generate_shape_classification_dataset(args.out_dir, config)
     else:
         generate_shapes_dataset(args.out_dir, config)

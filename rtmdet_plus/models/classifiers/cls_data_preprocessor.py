@@ -3,17 +3,18 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseDataPreprocessor
+from mmengine.model import ImgDataPreprocessor
 
 from rtmdet_plus.registry import MODELS
 from .batch_augments import RandomBatchAugment
 
 
 @MODELS.register_module()
-class ClsDataPreprocessor(BaseDataPreprocessor):
-    """Stack (3, H, W) uint8 images into a (N, 3, H, W) float batch, BGR -> RGB with
-    ``to_rgb``, ``(x - mean) / std``; labels to one-hot ``gt_score`` when ``to_onehot`` or batch
-    augments are set, and in training Mixup/CutMix on images and scores.
+class ClsDataPreprocessor(ImgDataPreprocessor):
+    """mmengine's image preprocessor ((3, H, W) uint8 images -> (N, 3, H, W) float batch,
+    BGR -> RGB with ``to_rgb``, ``(x - mean) / std``, padding to ``pad_size_divisor``), plus
+    labels to one-hot ``gt_score`` when ``to_onehot`` or batch augments are set, and in
+    training Mixup/CutMix on images and scores.
 
     Args:
         num_classes: C of the one-hot scores (the classifier passes its head's when None).
@@ -24,42 +25,17 @@ class ClsDataPreprocessor(BaseDataPreprocessor):
                  std: Optional[Sequence[float]] = None, pad_size_divisor: int = 1,
                  pad_value: float = 0, to_rgb: bool = False, to_onehot: bool = False,
                  num_classes: Optional[int] = None, batch_augments: Optional[dict] = None) -> None:
-        super().__init__()
         if (mean is None) != (std is None):
             raise ValueError('give both mean and std to normalise, or neither')
-        self.normalize = mean is not None
-        if self.normalize:
-            self.register_buffer('mean', torch.tensor(mean).view(-1, 1, 1), False)
-            self.register_buffer('std', torch.tensor(std).view(-1, 1, 1), False)
-        self.pad_size_divisor = pad_size_divisor
-        self.pad_value = pad_value
-        self.to_rgb = to_rgb
+        super().__init__(mean=mean, std=std, pad_size_divisor=pad_size_divisor,
+                         pad_value=pad_value, bgr_to_rgb=to_rgb)
         self.num_classes = num_classes
         self.batch_augments = RandomBatchAugment(**batch_augments) if batch_augments else None
         self.to_onehot = to_onehot or self.batch_augments is not None
 
-    def _batch(self, images) -> torch.Tensor:
-        if isinstance(images, torch.Tensor):
-            images = list(images)
-        height = max(img.shape[-2] for img in images)
-        width = max(img.shape[-1] for img in images)
-        div = self.pad_size_divisor
-        height, width = -(-height // div) * div, -(-width // div) * div
-        batch = []
-        for img in images:
-            img = img.float()
-            if self.to_rgb and img.size(0) == 3:
-                img = img.flip(0)
-            if self.normalize:
-                img = (img - self.mean) / self.std
-            pad = (0, width - img.shape[-1], 0, height - img.shape[-2])
-            batch.append(F.pad(img, pad, value=self.pad_value) if any(pad) else img)
-        return torch.stack(batch)
-
     def forward(self, data: dict, training: bool = False) -> dict:
-        data = self.cast_data(data)
-        inputs = self._batch(data['inputs'])
-        samples = data.get('data_samples')
+        data = super().forward(data, training)
+        inputs, samples = data['inputs'], data.get('data_samples')
         if samples and 'gt_label' in samples[0] and 'gt_score' not in samples[0] \
                 and self.to_onehot:
             if self.num_classes is None:

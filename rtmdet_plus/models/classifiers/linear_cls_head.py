@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from rtmdet_plus.evaluation.accuracy import topk_accuracy
 from rtmdet_plus.registry import MODELS
 from rtmdet_plus.structures.cls_data_sample import ClsDataSample
 
@@ -20,7 +21,9 @@ class LinearClsHead(BaseModule):
         in_channels: feature channels.
         loss: loss config (``LabelSmoothLoss`` / mmdet's ``CrossEntropyLoss``), called with
             (N, C) logits, (N,) labels or (N, C) soft targets and ``avg_factor=N``.
-        topk: the k of the accuracies the metric reports (kept for config compatibility).
+        topk: the k of the training accuracies ``cal_acc`` logs.
+        cal_acc: also return ``accuracy_top-{k}`` (percent, logged, not summed into the loss)
+            of each training batch; needs hard labels (not Mixup/CutMix soft targets).
     """
 
     def __init__(self, num_classes: int, in_channels: int,
@@ -32,7 +35,8 @@ class LinearClsHead(BaseModule):
             raise ValueError(f'num_classes={num_classes} must be positive')
         self.num_classes = num_classes
         self.in_channels = in_channels
-        self.topk = topk
+        self.topk = tuple(topk)
+        self.cal_acc = cal_acc
         self.loss_module = loss if isinstance(loss, nn.Module) else MODELS.build(loss)
         self.fc = nn.Linear(in_channels, num_classes)
 
@@ -50,7 +54,15 @@ class LinearClsHead(BaseModule):
             targets = torch.stack([sample.gt_score for sample in data_samples])
         else:
             targets = torch.cat([sample.gt_label for sample in data_samples])
-        return dict(loss=self.loss_module(logits, targets, avg_factor=logits.size(0)))
+        losses = dict(loss=self.loss_module(logits, targets, avg_factor=logits.size(0)))
+        if self.cal_acc:
+            if targets.dim() != 1:
+                raise ValueError('cal_acc=True needs hard labels; with batch augments (Mixup, '
+                                 'CutMix) the targets are soft: set cal_acc=False')
+            accuracies = topk_accuracy(logits.detach(), targets, self.topk)
+            losses.update({f'accuracy_top-{k}': logits.new_tensor(acc)
+                           for k, acc in zip(self.topk, accuracies)})
+        return losses
 
     def predict(self, feats: Tuple[Tensor, ...],
                 data_samples: Optional[List[Optional[ClsDataSample]]] = None
