@@ -66,7 +66,8 @@ def test_onnxruntime_matches_pytorch(exported, image):
     detector = BackendDetector(exported['deploy_cfg'], exported['model_cfg'], exported['files'])
     result = detector(image)
     assert result.bboxes.tensor.shape[-1] == 5
-    stats, problems = detection_disagreements(reference, result, top_k=60)
+    stats, problems = detection_disagreements(reference, result, top_k=60,
+                                              nms_iou_thr=model.cfg.model.test_cfg.nms.iou_threshold)
     assert not problems, f'{problems} {stats}'
 
 
