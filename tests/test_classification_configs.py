@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
@@ -13,6 +14,29 @@ from rtmdet_plus.registry import MODELS
 CONFIGS = Path(__file__).resolve().parents[1] / 'configs' / 'cspnext_classification'
 SIZES = {'tiny': (0.167, 0.375, 384), 's': (0.33, 0.5, 512), 'm': (0.67, 0.75, 768),
          'l': (1, 1, 1024), 'x': (1.33, 1.25, 1280)}
+
+
+# mmdet 3.x's RTMDet README, classification table: checkpoint, top-1, top-5
+PUBLISHED = {
+    'tiny': ('cspnext-tiny_imagenet_600e-3a2dd350.pth', 69.44, 89.45),
+    's': ('cspnext-s_imagenet_600e-ea671761.pth', 74.41, 92.23),
+    'm': ('cspnext-m_8xb256-rsb-a1-600e_in1k-ecb3bbd9.pth', 79.27, 94.79),
+    'l': ('cspnext-l_8xb256-rsb-a1-600e_in1k-6a760974.pth', 81.30, 95.62),
+    'x': ('cspnext-x_8xb256-rsb-a1-600e_in1k-b3f78edd.pth', 82.10, 95.69),
+}
+METAFILE = {model['Name']: model for model in
+            yaml.safe_load((CONFIGS / 'metafile.yml').read_text())['Models']}
+
+
+def test_metafile_lists_each_size_with_the_published_figures():
+    assert set(METAFILE) == {f'cspnext-{size}_8xb256-rsb-a1-600e_in1k' for size in SIZES}
+    for size, (weights, top1, top5) in PUBLISHED.items():
+        model = METAFILE[f'cspnext-{size}_8xb256-rsb-a1-600e_in1k']
+        assert (CONFIGS.parents[1] / model['Config']).is_file()
+        assert model['Weights'] == ('https://download.openmmlab.com/mmdetection/v3.0/rtmdet/'
+                                    f'cspnext_rsb_pretrain/{weights}')
+        metrics = model['Results'][0]['Metrics']
+        assert (metrics['Top 1 Accuracy'], metrics['Top 5 Accuracy']) == (top1, top5)
 
 
 def load(size: str) -> Config:
@@ -31,6 +55,9 @@ def test_each_size_builds_and_classifies(size):
     with torch.no_grad():
         logits = model(torch.randn(1, 3, 64, 64))
     assert logits.shape == (1, 1000)
+    # the parameter count of the published table (millions, two decimals)
+    published = METAFILE[f'cspnext-{size}_8xb256-rsb-a1-600e_in1k']['Metadata']['Parameters']
+    assert round(sum(p.numel() for p in model.parameters()) / 1e6, 2) == published / 1e6
     # only depth, width and head channels differ from the s config
     s_cfg = load('s').to_dict()
     ours = cfg.to_dict()

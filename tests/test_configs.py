@@ -308,7 +308,8 @@ def test_runner_builds_from_tiny_config(tmp_path: Path, restore_default_scope: N
 
 def test_model_index_lists_every_config() -> None:
     index = yaml.safe_load((REPO / 'model-index.yml').read_text())
-    assert index['Import'] == ['configs/rtmdet/metafile.yml']
+    assert index['Import'] == ['configs/rtmdet/metafile.yml',
+                               'configs/cspnext_classification/metafile.yml']
     metafile = yaml.safe_load((REPO / index['Import'][0]).read_text())
     listed = {model['Config'] for model in metafile['Models']}
     assert listed == {f'configs/rtmdet/{name}' for name in SIZES.values()}
