@@ -2,10 +2,12 @@
 ``CSPNeXt`` (mmdet's classification config): state-dict names, logits, scores, loss; and its
 pieces on their own: label smoothing, Mixup, CutMix, the data preprocessor."""
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from rtmdet_plus.models.classifiers.batch_augments import CutMix, Mixup, RandomBatchAugment
@@ -32,18 +34,38 @@ def build_ours(cfg: dict):
         return MODELS.build(copy.deepcopy(cfg))
 
 
+# mmdet's classification configs differ from the s one only here: deepen, widen, head channels
+SIZES = {'tiny': (0.167, 0.375, 384), 's': (0.33, 0.5, 512), 'm': (0.67, 0.75, 768),
+         'l': (1, 1, 1024), 'x': (1.33, 1.25, 1280)}
+CONFIGS = Path(__file__).resolve().parents[1] / 'configs' / 'cspnext_classification'
+
+
+def mmdet_classifier_cfg(size: str) -> dict:
+    """The model of mmdet's ``cspnext-{size}_8xb256-rsb-a1-600e_in1k.py``."""
+    deepen, widen, channels = SIZES[size]
+    cfg = copy.deepcopy(CSPNEXT_S)
+    cfg['backbone'].update(deepen_factor=deepen, widen_factor=widen)
+    cfg['head'].update(in_channels=channels)
+    return cfg
+
+
 @pytest.fixture(scope='module')
-def reference():
+def mmpretrain_models():
     from tools.analysis_tools.mmpretrain_oracle import import_mmpretrain_models
     try:
         import_mmpretrain_models()
     except ImportError as error:
         pytest.skip(f'mmpretrain 1.2.0 is the oracle here: {error}')
     from mmpretrain.registry import MODELS as PRETRAIN_MODELS
-    cfg = copy.deepcopy(CSPNEXT_S)
+    return PRETRAIN_MODELS
+
+
+def build_reference(registry, size: str):
+    """mmpretrain's ImageClassifier with mmdet's CSPNeXt, as mmdet's config builds it."""
+    cfg = mmdet_classifier_cfg(size)
     cfg['backbone'].update(type='mmdet.CSPNeXt', act_cfg=dict(type='mmdet.SiLU'))
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        return PRETRAIN_MODELS.build(cfg)
+        return registry.build(cfg)
 
 
 def perturbed(model, seed=0):
@@ -61,8 +83,13 @@ def samples(labels):
     return [ClsDataSample().set_gt_label(int(label)) for label in labels]
 
 
-def test_state_dict_logits_scores_and_loss_equal_mmpretrain(reference):
-    ours = build_ours(CSPNEXT_S)
+@pytest.mark.parametrize('size', SIZES)
+def test_state_dict_logits_scores_and_loss_equal_mmpretrain(mmpretrain_models, size,
+                                                            report_figure):
+    reference = build_reference(mmpretrain_models, size)
+    # ours from our config file: the configs themselves are what is compared
+    ours = build_ours(Config.fromfile(
+        str(CONFIGS / f'cspnext-{size}_8xb256-rsb-a1-600e_in1k.py')).model)
     assert list(ours.state_dict()) == list(reference.state_dict())
     assert {'head.fc.weight', 'head.fc.bias'} <= set(ours.state_dict())
     state = perturbed(reference)
@@ -76,7 +103,10 @@ def test_state_dict_logits_scores_and_loss_equal_mmpretrain(reference):
         our_in = ours.data_preprocessor(copy.deepcopy(data))['inputs']
         their_in = reference.data_preprocessor(copy.deepcopy(data))['inputs']
         torch.testing.assert_close(our_in, their_in)
-        torch.testing.assert_close(ours(our_in), reference(their_in), atol=1e-4, rtol=1e-4)
+        our_logits, their_logits = ours(our_in), reference(their_in)
+        torch.testing.assert_close(our_logits, their_logits, atol=1e-4, rtol=1e-4)
+        report_figure(f'[parity] cspnext-{size} classifier vs mmpretrain: largest logit '
+                      f'difference {(our_logits - their_logits).abs().max():.1e}')
         preds = ours(our_in, mode='predict')
         their_preds = reference(their_in, mode='predict')
     for mine, theirs in zip(preds, their_preds):

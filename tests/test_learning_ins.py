@@ -18,8 +18,16 @@ from .test_tools import run_tool
 
 REPO = Path(__file__).resolve().parents[1]
 INS_CONFIG = REPO / 'configs' / 'rtmdet' / 'rtmdet-ins_tiny_1xb8-20e_shapes.py'
-MIN_SEGM_MAP = 0.4
-MIN_BBOX_MAP = 0.5
+# The bars show learning (an untrained model scores ~0), with room for run-to-run spread. On
+# this schedule the spread across seeds and CPUs is wide for mmdet's own classes too (same
+# config, overridden names taken from mmdet): segm / bbox 0.554/0.610, 0.526/0.587, 0.302/0.313
+# for seeds 0-2 on an AVX2 machine. Ours there: 0.391/0.425, 0.431/0.494, 0.393/0.428 (0.521/0.563
+# with ATEN_CPU_CAPABILITY=default); on an AVX-512 machine 0.554/0.611 and 0.501/0.571. Loss and
+# gradients of ours and mmdet's agree step by step (tests/test_parity_ins.py; teacher-forced
+# over 60 steps when this was measured: loss 3.2e-7, gradients 1.9e-5 relative), so the spread
+# is float noise amplified by training, not a difference between the two.
+MIN_SEGM_MAP = 0.25
+MIN_BBOX_MAP = 0.3
 
 
 def train_ins_on_shapes(tmp_path):
@@ -47,9 +55,8 @@ def infer_val_picture(tmp_path):
 
 
 def test_rtmdet_ins_learns_masks_on_shapes(tmp_path, report_figure):
-    """The full bars under `make test`: 1000 iterations (20 epochs of 400 128x128 images)
-    reached segm / bbox mAP 0.554 / 0.611 (seed 0) and 0.501 / 0.571 (seed 1) in calibration;
-    about 4.3 min at one thread on a half-busy 2-core machine (8.7 min on a fully loaded one)."""
+    """1000 iterations (20 epochs of 400 128x128 images), about 4.3 min at one thread on a
+    half-busy 2-core machine (8.7 min on a fully loaded one); the figures above MIN_SEGM_MAP."""
     segm_map, bbox_map, iters, minutes = train_ins_on_shapes(tmp_path)
     report_figure(f'[learning] {INS_CONFIG.name}: {iters} iterations in {minutes:.1f} min, val '
                   f'segm mAP {segm_map:.3f} (need >= {MIN_SEGM_MAP}), bbox mAP {bbox_map:.3f} '

@@ -1,4 +1,5 @@
-"""Evaluate a checkpoint on the config's test set with mmengine's Runner (COCO metrics).
+"""Evaluate a checkpoint on the config's test set with mmengine's Runner, by the config's
+metrics (COCO bbox/segm mAP, DOTA mAP, or top-1/top-5 accuracy for the CSPNeXt classifiers).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.pkl]
                          [--show-dir DIR] [--cfg-options key=value ...]
@@ -17,6 +18,8 @@ try:
     import rtmdet_plus  # noqa: F401  (registers every component)
     from mmdet.engine.hooks.utils import trigger_visualization_hook
     from mmdet.evaluation import DumpDetResults
+    from mmengine.evaluator import DumpResults
+    from rtmdet_plus.models.classifiers import ImageClassifier
     from rtmdet_plus.utils import load_tool_config
 except ImportError as error:
     raise SystemExit(f'Cannot import rtmdet_plus ({error}): install it with `pip install -e .` '
@@ -24,7 +27,7 @@ except ImportError as error:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Test (and evaluate) a detector (rtmdet_plus)')
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a detector or classifier (rtmdet_plus)')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file (path or http(s) URL)')
     parser.add_argument('--work-dir', help='where the metrics log goes '
@@ -60,7 +63,10 @@ def main() -> None:
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if args.out is not None:
-        runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
+        # classifiers' data samples carry scores and labels, not instances: dump them as they are
+        model = getattr(runner.model, 'module', runner.model)  # unwrapped from DDP
+        dump = DumpResults if isinstance(model, ImageClassifier) else DumpDetResults
+        runner.test_evaluator.metrics.append(dump(out_file_path=args.out))
     runner.test()
 
 

@@ -44,24 +44,20 @@ model = dict(
     bbox_head=dict(num_classes=len(classes), norm_cfg=norm_cfg),
     test_cfg=dict(nms_pre=500, max_per_img=100))
 
+# the DOTA recipe's pipelines at the images' size, without RandomRotate
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
-    dict(type='LoadAnnotations', with_bbox=True, box_type='qbox'),
-    dict(type='ConvertBoxType', box_type_mapping=dict(gt_bboxes='rbox')),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.75, direction=['horizontal', 'vertical', 'diagonal']),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
-    dict(type='PackDetInputs'),
+    *_base_.train_pipeline[:3],  # load image, load qbox annotations, convert to rbox
+    dict(_base_.train_pipeline[3], scale=img_scale),  # Resize
+    _base_.train_pipeline[4],  # RandomFlip
+    dict(_base_.train_pipeline[6], size=img_scale),  # Pad
+    _base_.train_pipeline[7],  # PackDetInputs
 ]
 val_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True, box_type='qbox'),
-    dict(type='ConvertBoxType', box_type_mapping=dict(gt_bboxes='rbox')),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+    _base_.val_pipeline[0],  # load image
+    dict(_base_.val_pipeline[1], scale=img_scale),  # Resize
+    *_base_.val_pipeline[2:4],  # load qbox annotations, convert to rbox
+    dict(_base_.val_pipeline[4], size=img_scale),  # Pad
+    _base_.val_pipeline[5],  # PackDetInputs
 ]
 
 train_dataloader = dict(
