@@ -1,8 +1,8 @@
-# RTMDet-R l, DOTA v1.0 multi-scale patches (0.5x, 1x, 1.5x), 36 epochs.
-_base_ = [
-    './_base_/default_runtime.py', './_base_/schedule_3x.py', './_base_/dota_rr_ms.py',
-    './_base_/rotated_rtmdet_l.py'
-]
+# RTMDet-R l, DOTA v1.0 multi-scale patches (0.5x, 1x, 1.5x): the single-scale config on the
+# multi-scale split.
+_base_ = './rotated_rtmdet_l-3x-dota.py'
 
-# batch_size = (2 GPUs) x (4 samples per GPU) = 8
-train_dataloader = dict(batch_size=4, num_workers=4)
+data_root = 'data/split_ms_dota/'
+train_dataloader = dict(dataset=dict(data_root=data_root))
+val_dataloader = dict(dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader

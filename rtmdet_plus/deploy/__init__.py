@@ -11,6 +11,7 @@ Importing this package (our deploy configs do it through ``custom_imports`` and
   the network's outputs,
 - models built in the model config's scope by every MMDeploy task processor,
 - TensorRT 10 engine building and inference for MMDeploy's TensorRT backend;
+- OpenVINO IR conversion (``ov.convert_model``) and inference for MMDeploy's OpenVINO backend;
 
 and warns when numpy 2 is installed beside the SDK binding, which then mislabels every box.
 """
@@ -30,12 +31,14 @@ use_legacy_onnx_exporter()
 
 from . import models  # noqa: E402,F401  (rewriters)
 from .backend_model import patch_backend_model  # noqa: E402
+from .openvino import patch_openvino_backend  # noqa: E402
 from .rotated_detection import RotatedDetection  # noqa: E402
 from .sdk import patch_sdk_export  # noqa: E402
 from .task_scope import patch_task_scope  # noqa: E402
 from .tensorrt import patch_tensorrt_backend  # noqa: E402
 
 patch_backend_model()
+patch_openvino_backend()
 patch_sdk_export()
 patch_task_scope()
 patch_tensorrt_backend()

@@ -23,6 +23,7 @@ from rtmdet_plus.utils.paths import package_config
 from .backend_model import postprocess_options
 from .checks import (check_custom_ops, check_file, check_input_tensor, check_sdk_folder,
                      check_sdk_numpy, check_task_matches)
+from .openvino import convert_to_ir, ir_file
 from .results import instances_from_outputs, sdk_instances
 
 DEFAULT_DEPLOY_CFG = package_config('deploy/detection_onnxruntime_static.py')
@@ -39,10 +40,14 @@ def load_configs(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config]):
 
 
 def backend_files(deploy_cfg: Config, work_dir: str) -> List[str]:
-    """The files a backend model is loaded from: ``end2end.onnx`` or ``end2end.engine``."""
+    """The files a backend model is loaded from: ``end2end.onnx``, ``end2end.engine``
+    (TensorRT) or ``end2end.xml`` (OpenVINO)."""
     onnx_file = osp.join(work_dir, get_ir_config(deploy_cfg)['save_file'])
-    if get_backend(deploy_cfg) == Backend.TENSORRT:
+    backend = get_backend(deploy_cfg)
+    if backend == Backend.TENSORRT:
         return [osp.splitext(onnx_file)[0] + '.engine']
+    if backend == Backend.OPENVINO:
+        return [ir_file(onnx_file, work_dir)]
     return [onnx_file]
 
 
@@ -53,9 +58,9 @@ def export_model(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config],
     """Export ``model_cfg`` + ``checkpoint`` with ``deploy_cfg``.
 
     Writes ``end2end.onnx`` into ``work_dir`` (traced on ``img``), with ``dump_info`` the SDK's
-    ``deploy.json``, ``pipeline.json`` and ``detail.json``, and for TensorRT configs
-    ``end2end.engine`` (TensorRT 10 API, needs a CUDA device; ``build_backend=False`` stops at
-    the ONNX file). ``checkpoint=None`` exports the model's initial weights. The ONNX export runs
+    ``deploy.json``, ``pipeline.json`` and ``detail.json``, for TensorRT configs
+    ``end2end.engine`` (TensorRT 10 API, needs a CUDA device) and for OpenVINO configs
+    ``end2end.xml`` / ``.bin`` (``build_backend=False`` stops at the ONNX file). ``checkpoint=None`` exports the model's initial weights. The ONNX export runs
     in a subprocess when MMDeploy's pipeline manager is told so (``tools/deploy.py`` does, as
     MMDeploy's does). Returns the backend files.
     """
@@ -81,6 +86,8 @@ def export_model(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config],
     if build_backend and get_backend(deploy_cfg) == Backend.TENSORRT:
         from .tensorrt import build_engine
         build_engine(osp.join(work_dir, save_file), files[0], deploy_cfg, device=device)
+    if build_backend and get_backend(deploy_cfg) == Backend.OPENVINO:
+        convert_to_ir(osp.join(work_dir, save_file), files[0])
     return files
 
 
@@ -117,7 +124,7 @@ class BackendDetector:
 
     Args:
         deploy_cfg, model_cfg: the configs it was exported with.
-        files: backend files (``end2end.onnx`` / ``end2end.engine``).
+        files: backend files (``end2end.onnx`` / ``end2end.engine`` / ``end2end.xml``).
         device: 'cpu' or 'cuda:N'.
 
     ``detector(img)`` -> ``InstanceData`` on the original image, as the PyTorch model's

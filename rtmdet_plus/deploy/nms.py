@@ -1,4 +1,4 @@
-"""Class-aware NMS over the best (prior, class) pairs, for ONNX Runtime graphs.
+"""Class-aware NMS over the best (prior, class) pairs, for ONNX Runtime and OpenVINO graphs.
 
 What the PyTorch heads do, in one NMS call: the ``pre_top_k`` best (prior, class) pairs of
 each image (the heads' ``nms_pre`` is also over pairs), every class moved to its own region of
@@ -137,8 +137,8 @@ def pair_nms(boxes: Tensor, scores: Tensor, iou_threshold: float, score_threshol
 def class_aware_nms(boxes: Tensor, scores: Tensor, deploy_cfg, settings: dict,
                     nms_type: str = 'nms', output_index: bool = False
                     ) -> Tuple[Tensor, ...]:
-    """The graph's NMS for ``deploy_cfg``'s backend: :func:`pair_nms` under ONNX Runtime,
-    MMDeploy's ``multiclass_nms`` (its TensorRT plugins) elsewhere.
+    """The graph's NMS for ``deploy_cfg``'s backend: :func:`pair_nms` under ONNX Runtime and
+    OpenVINO, MMDeploy's ``multiclass_nms`` (its TensorRT plugins) elsewhere.
 
     Args:
         boxes: (B, P, 4 or 5); scores: (B, P, C).
@@ -151,7 +151,7 @@ def class_aware_nms(boxes: Tensor, scores: Tensor, deploy_cfg, settings: dict,
     Returns:
         dets (B, R, 5 or 6), labels (B, R) [, priors (B, R)].
     """
-    pairs = get_backend(deploy_cfg) == Backend.ONNXRUNTIME
+    pairs = get_backend(deploy_cfg) in (Backend.ONNXRUNTIME, Backend.OPENVINO)
     settings = dict(settings)
     if settings['pre_top_k'] > 0 and not is_dynamic_shape(deploy_cfg):
         candidates = scores.shape[1] * scores.shape[2] if pairs else scores.shape[1]

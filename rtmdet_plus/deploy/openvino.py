@@ -1,0 +1,110 @@
+"""OpenVINO (2024.0 and later) as MMDeploy's OpenVINO backend.
+
+MMDeploy 1.3.1 converts with the Model Optimizer ``mo`` (removed in OpenVINO 2025.0) and runs
+with ``openvino.inference_engine.IECore`` (removed in 2024.0). :func:`convert_to_ir` writes the IR
+(``end2end.xml`` / ``.bin``) with ``ov.convert_model`` of the exported ONNX file, as ``ovc`` does;
+:class:`OpenVINOWrapper` runs it with ``ov.Core().compile_model`` on the CPU.
+:func:`patch_openvino_backend` makes MMDeploy's OpenVINO backend manager use both, so that
+``tools/deploy.py`` (ours and MMDeploy's), ``BackendDetector`` and ``mmdeploy.apis.inference_model``
+work with OpenVINO deploy configs.
+"""
+import os.path as osp
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+import torch
+from mmdeploy.backend.base import BaseWrapper
+
+_INSTALL_HINT = 'pip install openvino (2024.0 or later; rtmdet_plus is tested with 2026.4)'
+
+
+def _openvino():
+    """The ``openvino`` module, or ImportError naming the package to install."""
+    try:
+        import openvino
+    except ImportError as error:
+        raise ImportError(f'the OpenVINO backend needs the openvino package: {_INSTALL_HINT}; '
+                          'or use an ONNX Runtime deploy config') from error
+    if not hasattr(openvino, 'convert_model'):
+        raise ImportError(f'openvino {getattr(openvino, "__version__", "?")} is too old (no '
+                          f'openvino.convert_model): {_INSTALL_HINT}')
+    return openvino
+
+
+def ir_file(onnx_file: str, work_dir: str) -> str:
+    """``work_dir/<onnx stem>.xml``: where the IR of ``onnx_file`` goes (its weights beside it
+    in ``.bin``)."""
+    return osp.join(work_dir, osp.splitext(osp.basename(onnx_file))[0] + '.xml')
+
+
+def convert_to_ir(onnx_file: str, xml_file: str) -> str:
+    """Convert ``onnx_file`` to OpenVINO IR ``xml_file`` (+ ``.bin``), weights kept in float32
+    (``ovc`` would store them in float16). Shapes are the ONNX file's: a static export gives a
+    static IR."""
+    ov = _openvino()
+    if not osp.isfile(onnx_file):
+        raise FileNotFoundError(f'ONNX file not found: {onnx_file!r}; export it first')
+    model = ov.convert_model(onnx_file)
+    ov.save_model(model, xml_file, compress_to_fp16=False)
+    return xml_file
+
+
+class OpenVINOWrapper(BaseWrapper):
+    """Runs an OpenVINO IR on the CPU (MMDeploy's wrapper interface).
+
+    Args:
+        ir_model_file: ``end2end.xml`` (its ``.bin`` beside it).
+        output_names: outputs to return, in order (default: the model's, in its order).
+        num_threads: CPU inference threads (default: OpenVINO's choice).
+    """
+
+    def __init__(self, ir_model_file: str, output_names: Optional[Sequence[str]] = None,
+                 num_threads: Optional[int] = None):
+        ov = _openvino()
+        for path in (ir_model_file, osp.splitext(ir_model_file)[0] + '.bin'):
+            if not osp.isfile(path):
+                raise FileNotFoundError(f'OpenVINO IR file not found: {path!r}; convert the '
+                                        'model first (tools/deploy.py with an OpenVINO config)')
+        core = ov.Core()
+        model = core.read_model(ir_model_file)
+        config = {} if num_threads is None else {'INFERENCE_NUM_THREADS': int(num_threads)}
+        self.compiled = core.compile_model(model, 'CPU', config)
+        self.request = self.compiled.create_infer_request()
+        self._input_names = [port.get_any_name() for port in self.compiled.inputs]
+        if output_names is None:
+            output_names = [port.get_any_name() for port in self.compiled.outputs]
+        super().__init__(output_names)
+        shape = self.compiled.inputs[0].get_partial_shape()
+        self.input_shape = tuple(dim.get_length() if dim.is_static else None for dim in shape)
+
+    def forward(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Input name -> tensor; returns output name -> CPU tensor."""
+        feed = {name: np.ascontiguousarray(inputs[name].detach().cpu().numpy())
+                for name in self._input_names}
+        results = self.request.infer(feed)
+        by_name = {port.get_any_name(): value for port, value in results.items()}
+        return {name: torch.from_numpy(np.array(by_name[name])) for name in self._output_names}
+
+
+_MARK = '_rtmdet_plus_openvino'
+
+
+def patch_openvino_backend() -> None:
+    """Make MMDeploy's OpenVINO backend manager convert with :func:`convert_to_ir` and run with
+    :class:`OpenVINOWrapper` (idempotent; openvino is imported only when used)."""
+    from mmdeploy.backend.openvino.backend_manager import OpenVINOManager
+    if getattr(OpenVINOManager, _MARK, False):
+        return
+
+    def build_wrapper(cls, backend_files, device='cpu', input_names=None, output_names=None,
+                      deploy_cfg=None, **kwargs):
+        if not str(device).startswith('cpu'):
+            raise ValueError(f'the OpenVINO backend runs on the CPU; got device={device!r}')
+        return OpenVINOWrapper(backend_files[0], output_names=output_names)
+
+    def to_backend(cls, ir_files, work_dir, deploy_cfg, log_level=None, device='cpu', **kwargs):
+        return [convert_to_ir(onnx_file, ir_file(onnx_file, work_dir)) for onnx_file in ir_files]
+
+    OpenVINOManager.build_wrapper = classmethod(build_wrapper)
+    OpenVINOManager.to_backend = classmethod(to_backend)
+    setattr(OpenVINOManager, _MARK, True)

@@ -1,0 +1,114 @@
+"""RTMDet against Ultralytics YOLO11 on the CPU, side by side in one run (``benchmark_inference.py
+--peers``): graph latency at batch 1, 640x640, in ONNX Runtime and OpenVINO (FP32), with a fixed
+thread count, medians of interleaved rounds, ratios to YOLO11n's network in ONNX Runtime.
+
+Rows:
+- ``yolo11n`` / ``yolo11s``: the peers' ONNX graphs (``--peers-dir``, default ``../shared/peers``;
+  network only: YOLO11's graph ends before NMS); skipped, with the reason, when absent;
+- ``rtmdet-<size> network``: backbone, neck and head convolutions (what YOLO11's graph holds);
+- ``rtmdet-<size> e2e``: our export with ``detection_onnxruntime_static.py`` (decoding and NMS in
+  the graph): what a user ships. Our weights are perturbed (``toy_models``), the peers' random.
+
+OpenVINO runs ``ov.convert_model`` of the same ONNX file (FP32, the CPU plugin in its default
+latency mode with ``INFERENCE_NUM_THREADS``).
+"""
+import os
+import os.path as osp
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+
+# published COCO val box AP (RTMDet README, Ultralytics' YOLO11 table)
+PUBLISHED_AP = {'yolo11n': 39.5, 'yolo11s': 47.0, 'rtmdet-tiny': 41.1, 'rtmdet-s': 44.6}
+PEERS = ('yolo11n', 'yolo11s')
+
+
+def ort_runner(path: str, threads: int) -> Callable[[np.ndarray], list]:
+    """ONNX Runtime session of ``path`` on ``threads`` CPU threads (MMDeploy's op library
+    registered when the graph needs it); returns ``run(input)``."""
+    import onnxruntime as ort
+
+    from rtmdet_plus.deploy.checks import check_custom_ops
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    library = check_custom_ops(path)
+    if library:
+        options.register_custom_ops_library(library)
+    session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+    name = session.get_inputs()[0].name
+    return lambda array: session.run(None, {name: array})
+
+
+def openvino_runner(path: str, threads: int) -> Callable[[np.ndarray], list]:
+    """OpenVINO (CPU, FP32) of the ONNX file ``path`` on ``threads`` threads."""
+    from rtmdet_plus.deploy.openvino import _openvino
+    ov = _openvino()
+    core = ov.Core()
+    compiled = core.compile_model(ov.convert_model(path), 'CPU',
+                                  {'INFERENCE_NUM_THREADS': threads,
+                                   'INFERENCE_PRECISION_HINT': 'f32'})
+    request = compiled.create_infer_request()
+    return lambda array: request.infer({0: array})
+
+
+def peer_graphs(peers_dir: str) -> Dict[str, str]:
+    """The YOLO11 ONNX files present in ``peers_dir`` (name -> path); prints what is missing."""
+    found = {}
+    for name in PEERS:
+        path = osp.join(peers_dir, f'{name}.onnx')
+        if osp.isfile(path):
+            found[name] = path
+        else:
+            print(f'skipped {name}: {path} not found (the YOLO11 ONNX graphs sit in the project\'s '
+                  'shared/peers; give --peers-dir)')
+    return found
+
+
+def rtmdet_graphs(size: str, config: str, work_dir: str, deploy_cfg: str) -> Dict[str, str]:
+    """``rtmdet-<size> network`` and ``rtmdet-<size> e2e`` ONNX files of ``config`` at 640."""
+    from benchmark_inference import network_onnx
+    from toy_models import toy_model_files, write_test_image
+
+    from rtmdet_plus.apis import init_detector
+    from rtmdet_plus.deploy import export_model
+    folder = osp.join(work_dir, f'rtmdet_{size}')
+    os.makedirs(folder, exist_ok=True)
+    cfg, checkpoint = toy_model_files(config, folder, size=640, cls_bias=-6.0)
+    image = write_test_image(osp.join(folder, 'image.png'), size=(480, 640))
+    e2e = export_model(deploy_cfg, cfg, checkpoint, image, folder, dump_info=False)[0]
+    model = init_detector(cfg, checkpoint, device='cpu')
+    network = network_onnx(model, 640, osp.join(folder, 'network.onnx'))
+    return {f'rtmdet-{size} network': network, f'rtmdet-{size} e2e': e2e}
+
+
+def peer_calls(graphs: Dict[str, str], threads: int) -> Dict[str, Callable[[], list]]:
+    """``'<row>/<runtime>'`` -> a call on a fixed random 1x3x640x640 input."""
+    array = np.random.default_rng(0).uniform(-2, 2, (1, 3, 640, 640)).astype(np.float32)
+    calls = {}
+    for row, path in graphs.items():
+        for runtime, runner in (('ort', ort_runner), ('openvino', openvino_runner)):
+            run = runner(path, threads)
+            calls[f'{row}/{runtime}'] = (lambda r: lambda: r(array))(run)
+    return calls
+
+
+def peer_table(medians: Dict[str, float], rows: List[str], threads: int, repeat: int,
+               base: Optional[str] = 'yolo11n') -> str:
+    """Markdown table of ``medians`` (seconds), ratios to ``base`` in ONNX Runtime."""
+    reference = medians.get(f'{base}/ort')
+    lines = [f'640x640, batch 1, {threads} threads, medians of {repeat} interleaved rounds; '
+             f'ratios to {base} network in ONNX Runtime' if reference else
+             f'640x640, batch 1, {threads} threads, medians of {repeat} rounds (no YOLO11 graphs: '
+             'no ratios)', '',
+             '| model | COCO AP (published) | ONNX Runtime FP32 (ms) | OpenVINO FP32 (ms) |',
+             '|---|---|---|---|']
+
+    def cell(key):
+        ms = medians[key] * 1e3
+        return f'{ms:.1f} ({medians[key] / reference:.2f})' if reference else f'{ms:.1f}'
+
+    for row in rows:
+        ap = PUBLISHED_AP.get(row.split(' ')[0], '')
+        lines.append(f'| {row} | {ap} | {cell(row + "/ort")} | {cell(row + "/openvino")} |')
+    return '\n'.join(lines)
