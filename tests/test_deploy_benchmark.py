@@ -37,3 +37,48 @@ def test_benchmark_inference_table(tmp_path):
         assert low - 0.005 <= ratio <= high + 0.005, (name, cells, base)
     assert (tmp_path / 'ours' / 'end2end.onnx').is_file()
     assert (tmp_path / 'mmdet' / 'end2end.onnx').is_file()
+
+
+def peer_rows(stdout: str) -> dict:
+    """Rows of the --peers table: model -> (ORT ms, ORT ratio, OpenVINO ms, OpenVINO ratio)."""
+    rows = {}
+    for line in stdout.splitlines():
+        match = re.fullmatch(r'\| (.+?) \| [\d.]* \| ([\d.]+) \(([\d.]+)\) \| ([\d.]+) \(([\d.]+)\) \|',
+                             line.strip())
+        if match:
+            rows[match.group(1)] = tuple(float(value) for value in match.groups()[1:])
+    return rows
+
+
+def test_benchmark_peers_table(tmp_path):
+    """--peers with a stand-in for YOLO11n (any graph of its input shape: here RTMDet-tiny's
+    network): every row timed in both runtimes, the missing YOLO11s named and skipped, ratios
+    equal to the printed latencies' ratios to the stand-in's ONNX Runtime latency."""
+    pytest.importorskip('openvino')
+    peers = tmp_path / 'peers'
+    peers.mkdir()
+    first = subprocess.run(
+        [sys.executable, str(REPO / 'tools' / 'analysis_tools' / 'benchmark_inference.py'),
+         '--peers', '--sizes', 'tiny', '--repeat', '1', '--threads', '1', '--peers-dir',
+         str(tmp_path / 'none'), '--work-dir', str(tmp_path / 'work')],
+        capture_output=True, text=True, timeout=900, cwd=str(REPO))
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert 'skipped yolo11n' in first.stdout and 'no ratios' in first.stdout
+    (peers / 'yolo11n.onnx').write_bytes((tmp_path / 'work' / 'rtmdet_tiny' / 'network.onnx')
+                                         .read_bytes())
+    result = subprocess.run(
+        [sys.executable, str(REPO / 'tools' / 'analysis_tools' / 'benchmark_inference.py'),
+         '--peers', '--sizes', 'tiny', '--repeat', '1', '--threads', '1', '--peers-dir',
+         str(peers), '--work-dir', str(tmp_path / 'work2')],
+        capture_output=True, text=True, timeout=900, cwd=str(REPO))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'skipped yolo11s' in result.stdout
+    rows = peer_rows(result.stdout)
+    assert set(rows) == {'yolo11n', 'rtmdet-tiny network', 'rtmdet-tiny e2e'}, result.stdout
+    base = rows['yolo11n'][0]
+    assert rows['yolo11n'][1] == 1.0
+    for name, (ort_ms, ort_ratio, ov_ms, ov_ratio) in rows.items():
+        assert ort_ms > 0 and ov_ms > 0
+        for latency, ratio in ((ort_ms, ort_ratio), (ov_ms, ov_ratio)):
+            low, high = (latency - 0.05) / (base + 0.05), (latency + 0.05) / (base - 0.05)
+            assert low - 0.005 <= ratio <= high + 0.005, (name, rows)

@@ -22,6 +22,12 @@ threshold, i.e. how much work NMS has: a trained COCO model lets only a small sh
 
     python tools/analysis_tools/benchmark_inference.py [--model tiny] [--input 640]
         [--image IMG] [--repeat 20] [--checkpoint CKPT] [--work-dir DIR]
+
+``--peers`` prints instead the CPU table against Ultralytics YOLO11 (``cpu_peers.py``: YOLO11n/s
+from ``--peers-dir``, RTMDet tiny and s network-only and end-to-end, ONNX Runtime and OpenVINO,
+``--threads``, ratios to YOLO11n in ONNX Runtime):
+
+    python tools/analysis_tools/benchmark_inference.py --peers [--threads 2] [--repeat 15]
 """
 import argparse
 import os
@@ -55,6 +61,13 @@ def parse_args(argv=None):
     parser.add_argument('--deploy-cfg', default=DEFAULT_DEPLOY)
     parser.add_argument('--repeat', type=int, default=20, help='timed rounds')
     parser.add_argument('--work-dir', default=None, help='default: a temporary folder')
+    parser.add_argument('--peers', action='store_true',
+                        help='the CPU table against YOLO11 (ONNX Runtime and OpenVINO) instead')
+    parser.add_argument('--peers-dir', default=osp.join(osp.dirname(REPO), 'shared', 'peers'),
+                        help='folder of yolo11n.onnx / yolo11s.onnx (rows skipped when absent)')
+    parser.add_argument('--threads', type=int, default=2, help='CPU threads for --peers')
+    parser.add_argument('--sizes', nargs='+', default=['tiny', 's'], choices=sorted(CONFIGS),
+                        help='RTMDet sizes for --peers')
     return parser.parse_args(argv)
 
 
@@ -163,10 +176,27 @@ def report(args, rows: dict, graphs: dict) -> str:
     return '\n'.join(lines)
 
 
+def peers_main(args, work_dir: str) -> int:
+    """The YOLO11 side-by-side table (``--peers``)."""
+    import torch
+
+    from cpu_peers import peer_calls, peer_graphs, peer_table, rtmdet_graphs
+    torch.set_num_threads(args.threads)
+    graphs = peer_graphs(args.peers_dir)
+    for size in args.sizes:
+        graphs.update(rtmdet_graphs(size, osp.join(REPO, 'configs', CONFIGS[size]), work_dir,
+                                    args.deploy_cfg))
+    medians = measure(peer_calls(graphs, args.threads), args.repeat)
+    print(peer_table(medians, list(graphs), args.threads, args.repeat))
+    return 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     import rtmdet_plus.deploy  # noqa: F401  (legacy exporter, rewriters)
     work_dir = args.work_dir or tempfile.mkdtemp(prefix='benchmark_inference_')
+    if args.peers:
+        return peers_main(args, work_dir)
     rows, graphs = prepare(args, work_dir)
     calls = dict(rows)
     for name, graph in graphs.items():
