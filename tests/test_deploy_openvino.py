@@ -29,16 +29,22 @@ TASKS = {
     'detection': ('detection_openvino_static-640x640.py', 'rtmdet/rtmdet_tiny_8xb32-300e_coco.py'),
     'instance-seg': ('instance-seg_rtmdet-ins_openvino_static-640x640.py',
                      'rtmdet/rtmdet-ins_tiny_8xb32-300e_coco.py'),
+    # mmdeploy::NMSRotated converted to OpenVINO's NMSRotated
+    'rotated': ('rotated-detection_openvino_static-1024x1024.py',
+                'rotated_rtmdet/rotated_rtmdet_tiny-3x-dota.py'),
 }
 
 
 @pytest.fixture(scope='module', params=sorted(TASKS))
 def toy_model(request, tmp_path_factory):
     """(deploy config, model config, checkpoint, image, -, task) of a 320x320 toy model, in
-    test_deploy_tools' layout."""
+    test_deploy_tools' layout (the rotated one as there: aspect ratio kept, every candidate)."""
     deploy_cfg, model_cfg = TASKS[request.param]
     work_dir = tmp_path_factory.mktemp(f'openvino_{request.param}')
-    model_cfg, checkpoint = toy_model_files(str(CONFIGS / model_cfg), str(work_dir), size=320)
+    rotated = request.param == 'rotated'
+    model_cfg, checkpoint = toy_model_files(str(CONFIGS / model_cfg), str(work_dir), size=320,
+                                            keep_ratio=rotated,
+                                            **(dict(nms_pre=100000) if rotated else {}))
     image = write_test_image(str(work_dir / 'generated.png'))
     return (str(CONFIGS / 'deploy' / deploy_cfg), model_cfg, checkpoint, image, None,
             request.param)

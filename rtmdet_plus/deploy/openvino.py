@@ -37,14 +37,35 @@ def ir_file(onnx_file: str, work_dir: str) -> str:
     return osp.join(work_dir, osp.splitext(osp.basename(onnx_file))[0] + '.xml')
 
 
+def nms_rotated_extension():
+    """The ONNX frontend's conversion of ``mmdeploy::NMSRotated`` (RTMDet-R's graphs: boxes
+    (B, N, 5) cx cy w h angle, scores (B, C, N) -> (num_selected, 3) rows image, class, box) to
+    OpenVINO's ``NMSRotated`` (opset 13). The rotation direction does not matter: reflecting every
+    box keeps every IoU."""
+    _openvino()
+    import openvino.opset13 as ops
+    from openvino.frontend.onnx import ConversionExtension
+
+    def convert(node):
+        nms = ops.nms_rotated(
+            node.get_input(0), node.get_input(1),
+            np.array([np.iinfo(np.int32).max], dtype=np.int64),
+            np.array([node.get_attribute('iou_threshold')], dtype=np.float32),
+            np.array([node.get_attribute('score_threshold')], dtype=np.float32),
+            sort_result_descending=False, output_type='i64')
+        return [nms.output(0)]
+
+    return ConversionExtension('NMSRotated', 'mmdeploy', convert)
+
+
 def convert_to_ir(onnx_file: str, xml_file: str) -> str:
     """Convert ``onnx_file`` to OpenVINO IR ``xml_file`` (+ ``.bin``), weights kept in float32
-    (``ovc`` would store them in float16). Shapes are the ONNX file's: a static export gives a
-    static IR."""
+    (``ovc`` would store them in float16), ``mmdeploy::NMSRotated`` as OpenVINO's own op. Shapes
+    are the ONNX file's: a static export gives a static IR."""
     ov = _openvino()
     if not osp.isfile(onnx_file):
         raise FileNotFoundError(f'ONNX file not found: {onnx_file!r}; export it first')
-    model = ov.convert_model(onnx_file)
+    model = ov.convert_model(onnx_file, extension=[nms_rotated_extension()])
     ov.save_model(model, xml_file, compress_to_fp16=False)
     return xml_file
 
