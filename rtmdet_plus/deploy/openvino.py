@@ -71,7 +71,7 @@ def convert_to_ir(onnx_file: str, xml_file: str) -> str:
 
 
 class OpenVINOWrapper(BaseWrapper):
-    """Runs an OpenVINO IR on the CPU (MMDeploy's wrapper interface).
+    """Runs an OpenVINO IR on the CPU in float32 (MMDeploy's wrapper interface).
 
     Args:
         ir_model_file: ``end2end.xml`` (its ``.bin`` beside it).
@@ -88,7 +88,10 @@ class OpenVINOWrapper(BaseWrapper):
                                         'model first (tools/deploy.py with an OpenVINO config)')
         core = ov.Core()
         model = core.read_model(ir_model_file)
-        config = {} if num_threads is None else {'INFERENCE_NUM_THREADS': int(num_threads)}
+        # float32 arithmetic: on CPUs with bf16 (AVX512_BF16, AMX) OpenVINO defaults to bf16
+        config = {'INFERENCE_PRECISION_HINT': 'f32'}
+        if num_threads is not None:
+            config['INFERENCE_NUM_THREADS'] = int(num_threads)
         self.compiled = core.compile_model(model, 'CPU', config)
         self.request = self.compiled.create_infer_request()
         self._input_names = [port.get_any_name() for port in self.compiled.inputs]

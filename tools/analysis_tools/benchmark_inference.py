@@ -36,6 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
+from typing import Optional
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
@@ -89,11 +90,16 @@ def network_onnx(model, size: int, path: str) -> str:
     return path
 
 
-def ort_session(path: str):
+def ort_session(path: str, threads: Optional[int] = None):
+    """ONNX Runtime CPU session of ``path`` (MMDeploy's op library registered when the graph
+    needs it), on ``threads`` intra-op threads (default: ONNX Runtime's choice)."""
     import onnxruntime as ort
 
     from rtmdet_plus.deploy.checks import check_custom_ops
     options = ort.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
     library = check_custom_ops(path)
     if library:
         options.register_custom_ops_library(library)
@@ -186,7 +192,7 @@ def peers_main(args, work_dir: str) -> int:
     for size in args.sizes:
         graphs.update(rtmdet_graphs(size, osp.join(REPO, 'configs', CONFIGS[size]), work_dir,
                                     args.deploy_cfg))
-    medians = measure(peer_calls(graphs, args.threads), args.repeat)
+    medians = measure(peer_calls(graphs, args.threads, work_dir), args.repeat)
     print(peer_table(medians, list(graphs), args.threads, args.repeat))
     return 0
 

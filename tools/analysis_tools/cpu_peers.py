@@ -9,8 +9,8 @@ Rows:
 - ``rtmdet-<size> e2e``: our export with ``detection_onnxruntime_static.py`` (decoding and NMS in
   the graph): what a user ships. Our weights are perturbed (``toy_models``), the peers' random.
 
-OpenVINO runs ``ov.convert_model`` of the same ONNX file (FP32, the CPU plugin in its default
-latency mode with ``INFERENCE_NUM_THREADS``).
+OpenVINO runs the IR of the same ONNX file as deployed (``convert_to_ir``, ``OpenVINOWrapper``:
+float32, the CPU plugin in its default latency mode with ``INFERENCE_NUM_THREADS``).
 """
 import os
 import os.path as osp
@@ -24,32 +24,23 @@ PEERS = ('yolo11n', 'yolo11s')
 
 
 def ort_runner(path: str, threads: int) -> Callable[[np.ndarray], list]:
-    """ONNX Runtime session of ``path`` on ``threads`` CPU threads (MMDeploy's op library
-    registered when the graph needs it); returns ``run(input)``."""
-    import onnxruntime as ort
-
-    from rtmdet_plus.deploy.checks import check_custom_ops
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    library = check_custom_ops(path)
-    if library:
-        options.register_custom_ops_library(library)
-    session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+    """ONNX Runtime of ``path`` on ``threads`` CPU threads; returns ``run(input)``."""
+    from benchmark_inference import ort_session
+    session = ort_session(path, threads)
     name = session.get_inputs()[0].name
     return lambda array: session.run(None, {name: array})
 
 
-def openvino_runner(path: str, threads: int) -> Callable[[np.ndarray], list]:
-    """OpenVINO (CPU, FP32) of the ONNX file ``path`` on ``threads`` threads."""
-    from rtmdet_plus.deploy.openvino import _openvino
-    ov = _openvino()
-    core = ov.Core()
-    compiled = core.compile_model(ov.convert_model(path), 'CPU',
-                                  {'INFERENCE_NUM_THREADS': threads,
-                                   'INFERENCE_PRECISION_HINT': 'f32'})
-    request = compiled.create_infer_request()
-    return lambda array: request.infer({0: array})
+def openvino_runner(path: str, threads: int, xml: str) -> Callable[[np.ndarray], list]:
+    """OpenVINO of the ONNX file ``path`` on ``threads`` threads, as deployed: the IR written by
+    ``convert_to_ir`` to ``xml``, run by ``OpenVINOWrapper`` (float32); returns ``run(input)``."""
+    import torch
+
+    from rtmdet_plus.deploy.openvino import OpenVINOWrapper, convert_to_ir
+    convert_to_ir(path, xml)
+    wrapper = OpenVINOWrapper(xml, num_threads=threads)
+    name = wrapper.compiled.inputs[0].get_any_name()
+    return lambda array: wrapper({name: torch.from_numpy(array)})
 
 
 def peer_graphs(peers_dir: str) -> Dict[str, str]:
@@ -82,14 +73,18 @@ def rtmdet_graphs(size: str, config: str, work_dir: str, deploy_cfg: str) -> Dic
     return {f'rtmdet-{size} network': network, f'rtmdet-{size} e2e': e2e}
 
 
-def peer_calls(graphs: Dict[str, str], threads: int) -> Dict[str, Callable[[], list]]:
-    """``'<row>/<runtime>'`` -> a call on a fixed random 1x3x640x640 input."""
+def peer_calls(graphs: Dict[str, str], threads: int,
+               work_dir: str) -> Dict[str, Callable[[], list]]:
+    """``'<row>/<runtime>'`` -> a call on a fixed random 1x3x640x640 input (the OpenVINO IRs
+    are written under ``work_dir/openvino``)."""
     array = np.random.default_rng(0).uniform(-2, 2, (1, 3, 640, 640)).astype(np.float32)
+    os.makedirs(osp.join(work_dir, 'openvino'), exist_ok=True)
     calls = {}
     for row, path in graphs.items():
-        for runtime, runner in (('ort', ort_runner), ('openvino', openvino_runner)):
-            run = runner(path, threads)
-            calls[f'{row}/{runtime}'] = (lambda r: lambda: r(array))(run)
+        xml = osp.join(work_dir, 'openvino', row.replace(' ', '_') + '.xml')
+        calls[f'{row}/ort'] = (lambda r: lambda: r(array))(ort_runner(path, threads))
+        calls[f'{row}/openvino'] = (lambda r: lambda: r(array))(
+            openvino_runner(path, threads, xml))
     return calls
 
 
