@@ -81,6 +81,20 @@ def test_several_classes_overlaps_and_textured_backgrounds():
     assert np.median(background_spread) > 8
 
 
+def test_grey_palette_draws_light_grey_shapes_on_dark_grey():
+    """palette='grey' (the classification data): no colour cue, the shape is lighter than
+    everything around it; the default palette draws colours."""
+    grey = [render_image(ShapesConfig(img_size=64, palette='grey'), 'train', i) for i in range(20)]
+    for image in grey:
+        pixels = image.image.astype(np.float32)
+        shape, background = pixels[image.owner > 0], pixels[image.owner == 0]
+        assert shape.mean() > 140 > 115 > background.mean()
+        # the channels differ by the pixel noise only
+        assert np.abs(pixels.mean(axis=(0, 1)) - pixels.mean()).max() < 3
+    colour = [render_image(ShapesConfig(img_size=64), 'train', i).image for i in range(20)]
+    assert max(np.ptp(image.astype(np.float32).mean(axis=(0, 1))) for image in colour) > 30
+
+
 def _occluded(owner: np.ndarray, k: int) -> bool:
     """Whether object k's visible region touches a later object (k+1, ...)."""
     mask = (owner == k).astype(np.uint8)
@@ -133,6 +147,8 @@ def test_bad_generator_settings_are_refused():
         ShapesConfig(classes=('ellipse', 'hexagon'))
     with pytest.raises(ValueError, match='objects_per_image'):
         ShapesConfig(objects_per_image=(3, 1))
+    with pytest.raises(ValueError, match="palette='gray'"):
+        ShapesConfig(palette='gray')
 
 
 def test_dataset_loads_through_our_registry_with_the_pipeline(shapes_dataset):

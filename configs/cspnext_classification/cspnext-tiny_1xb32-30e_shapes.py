@@ -1,5 +1,6 @@
-# CSPNeXt-tiny classifier trained from scratch on generated shapes (one filled ellipse,
-# rectangle, triangle or star per 64x64 image, 400 train / 100 val; generate with
+# CSPNeXt-tiny classifier trained from scratch on generated shapes (one light grey ellipse,
+# rectangle, triangle or star on a dark grey texture per 64x64 image, 800 train / 200 val;
+# generate with
 #   python tools/misc/generate_shapes_dataset.py data/shapes_cls --task cls --img-size 64)
 # on the CPU in a few minutes: the learning test (tests/test_classification_learning.py).
 # The RSB recipe reduced to that budget: random resized crop (50-100 % of the image), flip,

@@ -26,6 +26,10 @@ import numpy as np
 
 SHAPE_CLASSES: Tuple[str, ...] = ('ellipse', 'rectangle', 'triangle', 'star')
 SPLITS: Tuple[str, ...] = ('train', 'val')
+# 'colour': backgrounds and shapes of random colours. 'grey': dark grey backgrounds, light grey
+# shapes, so that only the outline tells the classes apart (a classifier trained from scratch on a
+# few hundred colour images memorises their colours instead of learning the shapes).
+PALETTES: Tuple[str, ...] = ('colour', 'grey')
 _SUBPIXEL_BITS = 4  # cv2.fillPoly fixed-point precision: vertices are placed to 1/16 px
 
 
@@ -42,8 +46,11 @@ class ShapesConfig:
     min_visible: float = 0.6
     jpeg_quality: int = 95
     seed: int = 0
+    palette: str = 'colour'
 
     def __post_init__(self):
+        if self.palette not in PALETTES:
+            raise ValueError(f'ShapesConfig.palette={self.palette!r}: choose from {PALETTES}')
         unknown = [name for name in self.classes if name not in _SHAPE_MAKERS]
         if unknown or not self.classes:
             raise ValueError(f'ShapesConfig.classes={self.classes!r}: unknown shape(s) '
@@ -130,9 +137,13 @@ def _distinct_color(rng: np.random.Generator, avoid: Sequence[np.ndarray],
     return 255.0 - np.mean(avoid, axis=0)
 
 
-def _background(rng: np.random.Generator, size: int) -> Tuple[np.ndarray, List[np.ndarray]]:
+def _background(rng: np.random.Generator, size: int,
+                palette: str = 'colour') -> Tuple[np.ndarray, List[np.ndarray]]:
     """(size, size, 3) float32 texture and the colours it is made of."""
-    color_a, color_b = _random_color(rng), _random_color(rng)
+    if palette == 'grey':
+        color_a, color_b = (np.full(3, rng.uniform(0, 100), np.float32) for _ in range(2))
+    else:
+        color_a, color_b = _random_color(rng), _random_color(rng)
     kind = rng.integers(3)
     if kind == 0:  # smooth blotches: low-resolution noise blown up
         cells = int(rng.integers(3, 12))
@@ -172,7 +183,7 @@ def render_image(config: ShapesConfig, split: str, index: int) -> RenderedImage:
     """Draw image ``index`` of ``split``; a pure function of (config, split, index)."""
     rng = np.random.default_rng((config.seed, SPLITS.index(split), index))
     size = config.img_size
-    canvas, background_colors = _background(rng, size)
+    canvas, background_colors = _background(rng, size, config.palette)
     owner = np.zeros((size, size), np.int32)
     full_areas = np.zeros(0, np.int64)  # pixels of each placed shape before any occlusion
     visible = np.zeros(0, np.int64)  # pixels each placed shape still shows
@@ -201,7 +212,9 @@ def render_image(config: ShapesConfig, split: str, index: int) -> RenderedImage:
         full_areas = np.append(full_areas, area)
         visible = np.append(visible - hidden, area)
         shade = rng.normal(0, 6, size=(area, 1)).astype(np.float32)
-        canvas[mask] = _distinct_color(rng, background_colors) + shade
+        color = (np.full(3, rng.uniform(155, 255), np.float32) if config.palette == 'grey'
+                 else _distinct_color(rng, background_colors))
+        canvas[mask] = color + shade
 
     canvas += rng.normal(0, rng.uniform(3, 12), size=canvas.shape).astype(np.float32)
     image = np.clip(canvas, 0, 255).astype(np.uint8)
