@@ -2,8 +2,11 @@
 
     python tools/deploy.py DEPLOY_CFG MODEL_CFG CHECKPOINT IMG [--work-dir DIR] [--device cpu]
         [--dump-info] [--show] [--test-img IMG ...] [--log-level INFO]
+        [--calib-dataloader val_dataloader] [--calib-images 100]
 
-Writes ``end2end.onnx`` (and ``end2end.engine`` for TensorRT configs) into ``--work-dir``, the SDK's
+Writes ``end2end.onnx`` (and ``end2end.engine`` for TensorRT configs, ``end2end.xml`` / ``.bin``
+for OpenVINO ones; INT8 configs quantize ``end2end.onnx``, keeping ``end2end_fp32.onnx``, calibrated
+on images of the model config's val dataloader) into ``--work-dir``, the SDK's
 ``deploy.json`` / ``pipeline.json`` / ``detail.json`` with ``--dump-info``, and pictures of the
 backend's and of PyTorch's predictions on ``--test-img`` (default IMG):
 ``output_<backend>.jpg`` and ``output_pytorch.jpg``. The ONNX export runs in a subprocess, as in
@@ -32,6 +35,11 @@ def parse_args(argv=None):
     parser.add_argument('--log-level', default='INFO', choices=list(logging._nameToLevel))
     parser.add_argument('--show', action='store_true', help='also show the pictures in a window')
     parser.add_argument('--dump-info', action='store_true', help='write the SDK json files')
+    parser.add_argument('--calib-dataloader', default=None,
+                        help='INT8 configs: the model config dataloader whose images calibrate '
+                             "the quantization (default: the deploy config's, val_dataloader)")
+    parser.add_argument('--calib-images', type=int, default=None,
+                        help="INT8 configs: how many of its images (default: the deploy config's)")
     return parser.parse_args(argv)
 
 
@@ -52,7 +60,8 @@ def main(argv=None) -> int:
     PIPELINE_MANAGER.set_log_level(log_level, [torch2onnx])
 
     files = export_model(args.deploy_cfg, args.model_cfg, args.checkpoint, args.img,
-                         args.work_dir, device=args.device, dump_info=args.dump_info)
+                         args.work_dir, device=args.device, dump_info=args.dump_info,
+                         calib_dataloader=args.calib_dataloader, calib_images=args.calib_images)
     logger.info(f'backend files: {files}')
     deploy_cfg, _ = load_configs(args.deploy_cfg, args.model_cfg)
     backend = get_backend(deploy_cfg)

@@ -24,6 +24,7 @@ from .backend_model import postprocess_options
 from .checks import (check_custom_ops, check_file, check_input_tensor, check_sdk_folder,
                      check_sdk_numpy, check_task_matches)
 from .openvino import convert_to_ir, ir_file
+from .quantization import calibration_set, quantize_model
 from .results import instances_from_outputs, sdk_instances
 
 DEFAULT_DEPLOY_CFG = package_config('deploy/detection_onnxruntime_static.py')
@@ -54,13 +55,18 @@ def backend_files(deploy_cfg: Config, work_dir: str) -> List[str]:
 def export_model(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config],
                  checkpoint: Optional[str], img: Union[str, np.ndarray], work_dir: str,
                  device: str = 'cpu', dump_info: bool = True,
-                 build_backend: bool = True) -> List[str]:
+                 build_backend: bool = True, calib_dataloader: Optional[str] = None,
+                 calib_images: Optional[int] = None) -> List[str]:
     """Export ``model_cfg`` + ``checkpoint`` with ``deploy_cfg``.
 
     Writes ``end2end.onnx`` into ``work_dir`` (traced on ``img``), with ``dump_info`` the SDK's
     ``deploy.json``, ``pipeline.json`` and ``detail.json``, for TensorRT configs
     ``end2end.engine`` (TensorRT 10 API, needs a CUDA device) and for OpenVINO configs
-    ``end2end.xml`` / ``.bin`` (``build_backend=False`` stops at the ONNX file). ``checkpoint=None`` exports the model's initial weights. The ONNX export runs
+    ``end2end.xml`` / ``.bin`` (``build_backend=False`` stops at the ONNX file). INT8 configs
+    (a ``quantization`` dict) then quantize ``end2end.onnx`` (the float graph kept as
+    ``end2end_fp32.onnx``), calibrated on ``calib_images`` images of the model config's
+    ``calib_dataloader`` (defaults: the deploy config's), before any OpenVINO conversion.
+    ``checkpoint=None`` exports the model's initial weights. The ONNX export runs
     in a subprocess when MMDeploy's pipeline manager is told so (``tools/deploy.py`` does, as
     MMDeploy's does). Returns the backend files.
     """
@@ -70,6 +76,8 @@ def export_model(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config],
         check_file(img, 'image')
     deploy_arg, model_arg = deploy_cfg, model_cfg  # paths stay paths for MMDeploy's subprocess
     deploy_cfg, model_cfg = load_configs(deploy_cfg, model_cfg)
+    # INT8: the calibration images are checked before the export
+    calibration = calibration_set(deploy_cfg, model_cfg, calib_dataloader, calib_images)
     mmengine.mkdir_or_exist(osp.abspath(work_dir))
     save_file = get_ir_config(deploy_cfg)['save_file']
     if get_backend(deploy_cfg) == Backend.TENSORRT and device == 'cpu':
@@ -82,6 +90,8 @@ def export_model(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config],
     if dump_info:
         from mmdeploy.backend.sdk.export_info import export2SDK
         export2SDK(deploy_cfg, model_cfg, work_dir, pth=checkpoint, device=device)
+    if calibration:
+        quantize_model(osp.join(work_dir, save_file), deploy_cfg, model_cfg, calibration)
     files = backend_files(deploy_cfg, work_dir)
     if build_backend and get_backend(deploy_cfg) == Backend.TENSORRT:
         from .tensorrt import build_engine
