@@ -40,45 +40,52 @@ def test_benchmark_inference_table(tmp_path):
 
 
 def peer_rows(stdout: str) -> dict:
-    """Rows of the --peers table: model -> (ORT ms, ORT ratio, OpenVINO ms, OpenVINO ratio)."""
+    """Rows of the --peers table: model -> ((ms, ratio) for ONNX Runtime FP32, OpenVINO FP32,
+    ONNX Runtime INT8, OpenVINO INT8)."""
     rows = {}
     for line in stdout.splitlines():
-        match = re.fullmatch(r'\| (.+?) \| [\d.]* \| ([\d.]+) \(([\d.]+)\) \| ([\d.]+) \(([\d.]+)\) \|',
-                             line.strip())
-        if match:
-            rows[match.group(1)] = tuple(float(value) for value in match.groups()[1:])
+        cells = [cell.strip() for cell in line.strip().strip('|').split('|')]
+        timed = [re.fullmatch(r'([\d.]+) \(([\d.]+)\)', cell) for cell in cells[2:]]
+        if len(cells) == 6 and all(timed):
+            rows[cells[0]] = tuple((float(m.group(1)), float(m.group(2))) for m in timed)
     return rows
 
 
 def test_benchmark_peers_table(tmp_path):
     """--peers with a stand-in for YOLO11n (any graph of its input shape: here RTMDet-tiny's
-    network): every row timed in both runtimes, the missing YOLO11s named and skipped, ratios
-    equal to the printed latencies' ratios to the stand-in's ONNX Runtime latency."""
+    network): every row timed in both runtimes, FP32 and INT8 (each graph quantized), the
+    missing YOLO11s named and skipped, ratios equal to the printed latencies' ratios to the
+    stand-in's FP32 ONNX Runtime latency."""
     pytest.importorskip('openvino')
+    pytest.importorskip('onnxruntime.quantization')
     peers = tmp_path / 'peers'
     peers.mkdir()
     first = subprocess.run(
         [sys.executable, str(REPO / 'tools' / 'analysis_tools' / 'benchmark_inference.py'),
          '--peers', '--sizes', 'tiny', '--repeat', '1', '--threads', '1', '--peers-dir',
-         str(tmp_path / 'none'), '--work-dir', str(tmp_path / 'work')],
+         str(tmp_path / 'none'), '--work-dir', str(tmp_path / 'work'), '--no-int8'],
         capture_output=True, text=True, timeout=900, cwd=str(REPO))
     assert first.returncode == 0, first.stderr[-3000:]
     assert 'skipped yolo11n' in first.stdout and 'no ratios' in first.stdout
+    assert 'INT8' not in first.stdout
     (peers / 'yolo11n.onnx').write_bytes((tmp_path / 'work' / 'rtmdet_tiny' / 'network.onnx')
                                          .read_bytes())
     result = subprocess.run(
         [sys.executable, str(REPO / 'tools' / 'analysis_tools' / 'benchmark_inference.py'),
          '--peers', '--sizes', 'tiny', '--repeat', '1', '--threads', '1', '--peers-dir',
-         str(peers), '--work-dir', str(tmp_path / 'work2')],
+         str(peers), '--work-dir', str(tmp_path / 'work2'), '--calib-images', '2'],
         capture_output=True, text=True, timeout=900, cwd=str(REPO))
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'skipped yolo11s' in result.stdout
+    assert '| ONNX Runtime FP32 (ms) | OpenVINO FP32 (ms) | ONNX Runtime INT8 (ms) | ' \
+        'OpenVINO INT8 (ms) |' in result.stdout
     rows = peer_rows(result.stdout)
     assert set(rows) == {'yolo11n', 'rtmdet-tiny network', 'rtmdet-tiny e2e'}, result.stdout
-    base = rows['yolo11n'][0]
-    assert rows['yolo11n'][1] == 1.0
-    for name, (ort_ms, ort_ratio, ov_ms, ov_ratio) in rows.items():
-        assert ort_ms > 0 and ov_ms > 0
-        for latency, ratio in ((ort_ms, ort_ratio), (ov_ms, ov_ratio)):
+    base = rows['yolo11n'][0][0]
+    assert rows['yolo11n'][0][1] == 1.0
+    for name, timings in rows.items():
+        for latency, ratio in timings:
+            assert latency > 0
             low, high = (latency - 0.05) / (base + 0.05), (latency + 0.05) / (base - 0.05)
             assert low - 0.005 <= ratio <= high + 0.005, (name, rows)
+    assert len(list((tmp_path / 'work2' / 'int8').glob('*.onnx'))) == 3

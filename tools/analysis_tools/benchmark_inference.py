@@ -25,7 +25,8 @@ threshold, i.e. how much work NMS has: a trained COCO model lets only a small sh
 
 ``--peers`` prints instead the CPU table against Ultralytics YOLO11 (``cpu_peers.py``: YOLO11n/s
 from ``--peers-dir``, RTMDet tiny and s network-only and end-to-end, ONNX Runtime and OpenVINO,
-``--threads``, ratios to YOLO11n in ONNX Runtime):
+FP32 and INT8 (all quantized the same way, ``--no-int8`` leaves INT8 out), ``--threads``, ratios
+to YOLO11n FP32 in ONNX Runtime):
 
     python tools/analysis_tools/benchmark_inference.py --peers [--threads 2] [--repeat 15]
 """
@@ -69,6 +70,9 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=int, default=2, help='CPU threads for --peers')
     parser.add_argument('--sizes', nargs='+', default=['tiny', 's'], choices=sorted(CONFIGS),
                         help='RTMDet sizes for --peers')
+    parser.add_argument('--no-int8', action='store_true', help='--peers: FP32 columns only')
+    parser.add_argument('--calib-images', type=int, default=16,
+                        help='--peers: generated calibration images for the INT8 graphs')
     return parser.parse_args(argv)
 
 
@@ -186,13 +190,14 @@ def peers_main(args, work_dir: str) -> int:
     """The YOLO11 side-by-side table (``--peers``)."""
     import torch
 
-    from cpu_peers import peer_calls, peer_graphs, peer_table, rtmdet_graphs
+    from cpu_peers import int8_graphs, peer_calls, peer_graphs, peer_table, rtmdet_graphs
     torch.set_num_threads(args.threads)
     graphs = peer_graphs(args.peers_dir)
     for size in args.sizes:
         graphs.update(rtmdet_graphs(size, osp.join(REPO, 'configs', CONFIGS[size]), work_dir,
                                     args.deploy_cfg))
-    medians = measure(peer_calls(graphs, args.threads, work_dir), args.repeat)
+    int8 = None if args.no_int8 else int8_graphs(graphs, work_dir, args.calib_images)
+    medians = measure(peer_calls(graphs, args.threads, work_dir, int8), args.repeat)
     print(peer_table(medians, list(graphs), args.threads, args.repeat))
     return 0
 

@@ -1,6 +1,6 @@
 """RTMDet against Ultralytics YOLO11 on the CPU, side by side in one run (``benchmark_inference.py
---peers``): graph latency at batch 1, 640x640, in ONNX Runtime and OpenVINO (FP32), with a fixed
-thread count, medians of interleaved rounds, ratios to YOLO11n's network in ONNX Runtime.
+--peers``): graph latency at batch 1, 640x640, in ONNX Runtime and OpenVINO, FP32 and INT8, with a
+fixed thread count, medians of interleaved rounds, ratios to YOLO11n's FP32 network in ONNX Runtime.
 
 Rows:
 - ``yolo11n`` / ``yolo11s``: the peers' ONNX graphs (``--peers-dir``, default ``../shared/peers``;
@@ -11,6 +11,12 @@ Rows:
 
 OpenVINO runs the IR of the same ONNX file as deployed (``convert_to_ir``, ``OpenVINOWrapper``:
 float32, the CPU plugin in its default latency mode with ``INFERENCE_NUM_THREADS``).
+
+INT8: every graph, YOLO11's too, quantized the same way (``rtmdet_plus.deploy.quantization``:
+ONNX Runtime static QDQ, int8 weights per channel, uint8 activations) with ranges from the same
+calibration images (``toy_models.calibration_images``, 640x640), each through its model's own
+input scaling; the prediction convolutions and all after them (RTMDet: decoding and NMS; YOLO11:
+DFL and box decoding) stay in float. OpenVINO INT8 runs the IR of that QDQ graph.
 """
 import os
 import os.path as osp
@@ -21,6 +27,12 @@ import numpy as np
 # published COCO val box AP (RTMDet README, Ultralytics' YOLO11 table)
 PUBLISHED_AP = {'yolo11n': 39.5, 'yolo11s': 47.0, 'rtmdet-tiny': 41.1, 'rtmdet-s': 44.6}
 PEERS = ('yolo11n', 'yolo11s')
+# YOLO11's prediction convolutions (box distribution, class scores per level) and its DFL
+YOLO_KEEP_FLOAT = tuple(f'cv{branch}.{level}.2' for branch in (2, 3) for level in range(3)) + (
+    'dfl', )
+# RTMDet's data preprocessor (BGR in, no channel swap)
+RTMDET_MEAN = np.array([103.53, 116.28, 123.675], np.float32).reshape(1, 3, 1, 1)
+RTMDET_STD = np.array([57.375, 57.12, 58.395], np.float32).reshape(1, 3, 1, 1)
 
 
 def ort_runner(path: str, threads: int) -> Callable[[np.ndarray], list]:
@@ -73,37 +85,72 @@ def rtmdet_graphs(size: str, config: str, work_dir: str, deploy_cfg: str) -> Dic
     return {f'rtmdet-{size} network': network, f'rtmdet-{size} e2e': e2e}
 
 
-def peer_calls(graphs: Dict[str, str], threads: int,
-               work_dir: str) -> Dict[str, Callable[[], list]]:
-    """``'<row>/<runtime>'`` -> a call on a fixed random 1x3x640x640 input (the OpenVINO IRs
-    are written under ``work_dir/openvino``)."""
+def int8_graphs(graphs: Dict[str, str], work_dir: str, count: int = 16) -> Dict[str, str]:
+    """``row`` -> the INT8 QDQ graph of ``graphs[row]``, calibrated on the same ``count``
+    generated 640x640 images for every row (RTMDet: mean/std of BGR; YOLO11: RGB / 255)."""
+    from toy_models import calibration_images
+
+    from rtmdet_plus.deploy.quantization import quantize_onnx
+    bgr = calibration_images(640, count, seed=3).numpy()[:, None]  # (count, 1, 3, H, W)
+    folder = osp.join(work_dir, 'int8')
+    os.makedirs(folder, exist_ok=True)
+    quantized = {}
+    for row, path in graphs.items():
+        out = osp.join(folder, row.replace(' ', '_') + '.onnx')
+        if row.startswith('yolo'):
+            inputs = (image[:, ::-1] / 255.0 for image in bgr)
+            quantize_onnx(path, out, (x.astype(np.float32) for x in inputs),
+                          keep_float=YOLO_KEEP_FLOAT, scopes=None)
+        else:
+            inputs = ((image - RTMDET_MEAN) / RTMDET_STD for image in bgr)
+            quantize_onnx(path, out, (x.astype(np.float32) for x in inputs))
+        quantized[row] = out
+    return quantized
+
+
+def peer_calls(graphs: Dict[str, str], threads: int, work_dir: str,
+               int8: Optional[Dict[str, str]] = None) -> Dict[str, Callable[[], list]]:
+    """``'<row>/<runtime>'`` (runtime ``ort``, ``openvino``, and with ``int8`` ``ort-int8``,
+    ``openvino-int8``) -> a call on a fixed random 1x3x640x640 input (the OpenVINO IRs are
+    written under ``work_dir/openvino``)."""
     array = np.random.default_rng(0).uniform(-2, 2, (1, 3, 640, 640)).astype(np.float32)
     os.makedirs(osp.join(work_dir, 'openvino'), exist_ok=True)
     calls = {}
-    for row, path in graphs.items():
-        xml = osp.join(work_dir, 'openvino', row.replace(' ', '_') + '.xml')
-        calls[f'{row}/ort'] = (lambda r: lambda: r(array))(ort_runner(path, threads))
-        calls[f'{row}/openvino'] = (lambda r: lambda: r(array))(
-            openvino_runner(path, threads, xml))
+    for suffix, files in (('', graphs), ('-int8', int8 or {})):
+        for row, path in files.items():
+            xml = osp.join(work_dir, 'openvino', row.replace(' ', '_') + suffix + '.xml')
+            calls[f'{row}/ort{suffix}'] = (lambda r: lambda: r(array))(ort_runner(path, threads))
+            calls[f'{row}/openvino{suffix}'] = (lambda r: lambda: r(array))(
+                openvino_runner(path, threads, xml))
     return calls
+
+
+RUNTIMES = {'ort': 'ONNX Runtime FP32', 'openvino': 'OpenVINO FP32',
+            'ort-int8': 'ONNX Runtime INT8', 'openvino-int8': 'OpenVINO INT8'}
 
 
 def peer_table(medians: Dict[str, float], rows: List[str], threads: int, repeat: int,
                base: Optional[str] = 'yolo11n') -> str:
-    """Markdown table of ``medians`` (seconds), ratios to ``base`` in ONNX Runtime."""
+    """Markdown table of ``medians`` (seconds; keys ``<row>/<runtime>``), ratios to ``base``'s
+    FP32 network in ONNX Runtime; a runtime column appears when some row has it."""
     reference = medians.get(f'{base}/ort')
+    runtimes = [key for key in RUNTIMES if any(f'{row}/{key}' in medians for row in rows)]
     lines = [f'640x640, batch 1, {threads} threads, medians of {repeat} interleaved rounds; '
-             f'ratios to {base} network in ONNX Runtime' if reference else
+             f'ratios to {base} FP32 network in ONNX Runtime' if reference else
              f'640x640, batch 1, {threads} threads, medians of {repeat} rounds (no YOLO11 graphs: '
              'no ratios)', '',
-             '| model | COCO AP (published) | ONNX Runtime FP32 (ms) | OpenVINO FP32 (ms) |',
-             '|---|---|---|---|']
+             '| model | COCO AP (published) | ' + ' | '.join(f'{RUNTIMES[key]} (ms)'
+                                                       for key in runtimes) + ' |',
+             '|---|---|' + '---|' * len(runtimes)]
 
     def cell(key):
+        if key not in medians:
+            return '-'
         ms = medians[key] * 1e3
         return f'{ms:.1f} ({medians[key] / reference:.2f})' if reference else f'{ms:.1f}'
 
     for row in rows:
         ap = PUBLISHED_AP.get(row.split(' ')[0], '')
-        lines.append(f'| {row} | {ap} | {cell(row + "/ort")} | {cell(row + "/openvino")} |')
+        lines.append(f'| {row} | {ap} | ' + ' | '.join(cell(f'{row}/{key}') for key in runtimes)
+                     + ' |')
     return '\n'.join(lines)
