@@ -97,6 +97,16 @@ def test_demo_runs_end_to_end_on_a_tiny_schedule(tmp_path):
     sdk_picture = cv2.imread(exported.group(2))
     assert sdk_picture is not None and sdk_picture.shape[:2] == cv2.imread(
         str(val_image)).shape[:2]  # drawn on the val image
+    # the CPU latency of the three exports, and the INT8 model's picture
+    latencies = re.findall(r'CPU latency, (ONNX Runtime FP32|OpenVINO FP32|OpenVINO INT8) '
+                           r'\((\S+)\): ([\d.]+) ms per image', proc.stdout)
+    assert [name for name, _, _ in latencies] == ['ONNX Runtime FP32', 'OpenVINO FP32',
+                                                  'OpenVINO INT8'], proc.stdout[-3000:]
+    assert all(float(ms) > 0 and (tmp_path / 'work' / path).is_file()
+               for _, path, ms in latencies)
+    int8_picture = re.search(r'OpenVINO INT8 model found \d+ .* saved to (\S+\.png)',
+                             proc.stdout).group(1)
+    assert cv2.imread(int8_picture).shape[:2] == cv2.imread(str(val_image)).shape[:2]
 
     # the saved model config and checkpoint serve mmdet's DetInferencer, in a fresh process
     checkpoint = next((tmp_path / 'work').glob('*.pth'))
