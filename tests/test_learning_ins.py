@@ -10,10 +10,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from mmengine.logging import MessageHub
 from pycocotools.coco import COCO
 
-from .test_learning import train_on_shapes
+from .test_learning import deployed_metrics, train_on_shapes
 from .test_tools import run_tool
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,6 +71,31 @@ def test_rtmdet_ins_learns_masks_on_shapes(tmp_path, report_figure):
     changed = np.abs(picture.astype(int) - image.astype(int)).max(axis=-1) > 20
     covered = changed[gt_masks.any(axis=0)].mean()
     assert covered >= 0.6, f'only {covered:.0%} of the object pixels are drawn over'
+
+
+@pytest.mark.slow
+def test_int8_keeps_the_trained_ins_models_map(tmp_path, report_figure):
+    """The trained RTMDet-Ins-tiny deployed to ONNX Runtime FP32, ONNX Runtime INT8 and
+    OpenVINO INT8 (calibrated on its 100 val images; mask assembly in float), each evaluated by
+    the COCO metric over the val split through the deployed backend: INT8 segm and bbox mAP
+    within 1 point of FP32. Slow (trains again): `make test-slow`."""
+    pytest.importorskip('mmdeploy')
+    pytest.importorskip('onnxruntime.quantization')
+    segm_map, bbox_map, _, _ = train_ins_on_shapes(tmp_path)
+    work = tmp_path / 'work'
+    metrics = deployed_metrics(
+        str(work / 'trained_config.py'), (work / 'last_checkpoint').read_text().strip(),
+        str(sorted(tmp_path.glob('shapes/val/*.jpg'))[0]),
+        {'ONNX Runtime FP32': 'instance-seg_rtmdet-ins_onnxruntime_static-640x640.py',
+         'ONNX Runtime INT8': 'instance-seg_rtmdet-ins_onnxruntime-int8_static-640x640.py',
+         'OpenVINO INT8': 'instance-seg_rtmdet-ins_openvino-int8_static-640x640.py'}, tmp_path)
+    report_figure(f'[int8] {INS_CONFIG.name} val segm / bbox mAP through the deployed backend: '
+                  + ', '.join(f'{name} {values["coco/segm_mAP"]:.3f} / '
+                              f'{values["coco/bbox_mAP"]:.3f}' for name, values in metrics.items())
+                  + f' (PyTorch {segm_map:.3f} / {bbox_map:.3f}); INT8 needs >= FP32 - 0.010')
+    for key in ('coco/segm_mAP', 'coco/bbox_mAP'):
+        for name, values in metrics.items():
+            assert values[key] >= metrics['ONNX Runtime FP32'][key] - 0.010, (name, metrics)
 
 
 def test_demo_ins_runs_end_to_end_on_a_tiny_schedule(tmp_path):

@@ -32,7 +32,8 @@ def one_thread():
 def train_on_rotated_shapes(config: Path, work: Path, options=None):
     """Generate the config's dataset under ``work``, train, validate at the end.
 
-    Returns (DOTA mAP@0.5 after the last epoch, iterations, minutes)."""
+    Returns (DOTA mAP@0.5 after the last epoch, iterations, minutes); the config as trained is
+    dumped to ``work/work/trained_config.py``."""
     cfg = Config.fromfile(config)
     if options:
         cfg.merge_from_dict(options)
@@ -46,6 +47,7 @@ def train_on_rotated_shapes(config: Path, work: Path, options=None):
     runner.train()
     minutes = (time.perf_counter() - start) / 60
     assert runner.iter == cfg.train_cfg.max_epochs * len(runner.train_dataloader)
+    cfg.dump(str(work / 'work' / 'trained_config.py'))
     return runner.message_hub.get_scalar('val/dota/mAP').current(), runner.iter, minutes
 
 
@@ -61,3 +63,28 @@ def test_rotated_rtmdet_tiny_reaches_map50_on_rotated_shapes(tmp_path, report_fi
     seed 0; about 4 minutes on one thread of an idle 2-core machine; 12 epochs gave 0.674 /
     0.567 for seeds 0 / 1, too close to the bar)."""
     check(FULL_CONFIG, tmp_path, report_figure, MIN_MAP50)
+
+
+@pytest.mark.slow
+def test_int8_keeps_the_trained_rotated_models_map(tmp_path, report_figure):
+    """The trained RTMDet-R-tiny deployed to ONNX Runtime FP32, ONNX Runtime INT8 and OpenVINO
+    INT8 (calibrated on its val images; decoding and rotated NMS in float), each evaluated by
+    DOTAMetric over the val split through the deployed backend: INT8 mAP@0.5 within 1 point of
+    FP32. Slow (trains again): `make test-slow`."""
+    pytest.importorskip('mmdeploy')
+    pytest.importorskip('onnxruntime.quantization')
+    from .test_learning import deployed_metrics
+    map50, _, _ = train_on_rotated_shapes(FULL_CONFIG, tmp_path)
+    work = tmp_path / 'work'
+    metrics = deployed_metrics(
+        str(work / 'trained_config.py'), (work / 'last_checkpoint').read_text().strip(),
+        str(sorted(tmp_path.glob('rotated_shapes/val/images/*.png'))[0]),
+        {'ONNX Runtime FP32': 'rotated-detection_onnxruntime_static-1024x1024.py',
+         'ONNX Runtime INT8': 'rotated-detection_onnxruntime-int8_static-1024x1024.py',
+         'OpenVINO INT8': 'rotated-detection_openvino-int8_static-1024x1024.py'}, tmp_path)
+    maps = {name: values['dota/mAP'] for name, values in metrics.items()}
+    report_figure(f'[int8] {FULL_CONFIG.name} val DOTA mAP@0.5 through the deployed backend: '
+                  + ', '.join(f'{name} {value:.3f}' for name, value in maps.items())
+                  + f' (PyTorch {map50:.3f}); INT8 needs >= FP32 - 0.010')
+    for name, value in maps.items():
+        assert value >= maps['ONNX Runtime FP32'] - 0.010, (name, maps)

@@ -13,8 +13,9 @@ QuantizeLinear / DequantizeLinear pairs become FakeQuantize) into an int8 IR. A 
 for it with a ``quantization`` dict (``configs/deploy/*-int8_static-*.py``)::
 
     quantization = dict(calib_dataloader='val_dataloader', calib_images=100,
-                        keep_float=['rtm_cls', 'rtm_reg', 'rtm_kernel', 'rtm_ang'])
+                        keep_float=['rtm_cls', 'rtm_reg', 'rtm_obj', 'rtm_kernel', 'rtm_ang'])
 """
+import contextlib
 import os
 import os.path as osp
 from typing import Iterable, Iterator, List, Optional, Sequence
@@ -22,11 +23,12 @@ from typing import Iterable, Iterator, List, Optional, Sequence
 import numpy as np
 from mmengine.config import Config
 
-from .checks import check_file
+from .checks import check_custom_ops, check_file
 
 NETWORK_SCOPES = ('backbone', 'neck', 'bbox_head')
-# the head's prediction convolutions: class scores, box distances, mask kernels, angles
-DEFAULT_KEEP_FLOAT = ('rtm_cls', 'rtm_reg', 'rtm_kernel', 'rtm_ang')
+# the head's prediction convolutions: class scores, box distances, objectness, mask kernels,
+# angles
+DEFAULT_KEEP_FLOAT = ('rtm_cls', 'rtm_reg', 'rtm_obj', 'rtm_kernel', 'rtm_ang')
 DEFAULT_CALIB_IMAGES = 100
 FLOAT_SUFFIX = '_fp32'
 QDQ_OPSET = 13
@@ -144,6 +146,29 @@ def fold_initializer_identities(model) -> int:
     return len(renamed)
 
 
+@contextlib.contextmanager
+def _calibration_with_custom_ops(library: str):
+    """While quantizing, ONNX Runtime's calibration sessions load MMDeploy's op library
+    (RTMDet-R's ``mmdeploy::NMSRotated``): ``quantize_static`` builds its sessions from
+    ``onnxruntime.SessionOptions()`` and takes no options of its own."""
+    import onnxruntime
+    if not library:
+        yield
+        return
+    plain = onnxruntime.SessionOptions
+
+    def with_library():
+        options = plain()
+        options.register_custom_ops_library(library)
+        return options
+
+    onnxruntime.SessionOptions = with_library
+    try:
+        yield
+    finally:
+        onnxruntime.SessionOptions = plain
+
+
 def quantize_onnx(onnx_file: str, out_file: str, inputs: Iterable[np.ndarray],
                   keep_float: Sequence[str] = DEFAULT_KEEP_FLOAT, per_channel: bool = True,
                   reduce_range: bool = False,
@@ -173,10 +198,11 @@ def quantize_onnx(onnx_file: str, out_file: str, inputs: Iterable[np.ndarray],
             array = next(arrays, None)
             return None if array is None else {input_name: array}
 
-    quantize_static(model, out_file, Reader(), quant_format=QuantFormat.QDQ,
-                    per_channel=per_channel, reduce_range=reduce_range,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    nodes_to_quantize=nodes_to_quantize(model, keep_float, scopes))
+    with _calibration_with_custom_ops(check_custom_ops(onnx_file)):
+        quantize_static(model, out_file, Reader(), quant_format=QuantFormat.QDQ,
+                        per_channel=per_channel, reduce_range=reduce_range,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        nodes_to_quantize=nodes_to_quantize(model, keep_float, scopes))
     return out_file
 
 

@@ -8,6 +8,6 @@
 quantization = dict(
     calib_dataloader='val_dataloader',
     calib_images=100,
-    keep_float=['rtm_cls', 'rtm_reg', 'rtm_kernel', 'rtm_ang'],
+    keep_float=['rtm_cls', 'rtm_reg', 'rtm_obj', 'rtm_kernel', 'rtm_ang'],
     per_channel=True,
     reduce_range=False)
