@@ -185,6 +185,25 @@ def test_every_config_uses_rtmdet_plus_scope(path: Path) -> None:
     assert cfg['custom_imports'] == dict(imports=['rtmdet_plus'], allow_failed_imports=False)
 
 
+def _sizes(pipeline) -> Dict[str, Any]:
+    """Resize scale / Pad size of a pipeline, by transform type."""
+    return {step['type']: step.get('scale', step.get('size')) for step in pipeline or []
+            if step.get('type') in ('Resize', 'Pad')}
+
+
+@pytest.mark.parametrize('path', detector_configs(), ids=lambda p: p.name)
+def test_test_pipeline_resizes_as_the_test_dataloader(path: Path) -> None:
+    """The top-level ``test_pipeline`` (what inference, DetInferencer and MMDeploy's export read)
+    resizes and pads as the test dataloader the model is evaluated with: a config that changes
+    its loaders' size must change it too (or a deployed model silently sees other inputs)."""
+    cfg = load(path)
+    loader = cfg.get('test_dataloader') or {}
+    loader_pipeline = loader.get('dataset', {}).get('pipeline')
+    if 'test_pipeline' not in cfg or not loader_pipeline or 'TestTimeAug' in str(loader_pipeline):
+        pytest.skip('no test_pipeline beside a test dataloader pipeline')
+    assert _sizes(cfg['test_pipeline']) == _sizes(loader_pipeline), path
+
+
 def typed_dicts(node: Any, key: str = '') -> Iterator[Tuple[str, Dict[str, Any]]]:
     """Yield (key the dict sits under, dict) for every dict with a ``type`` below ``node``."""
     if isinstance(node, dict):

@@ -59,6 +59,13 @@ val_pipeline = [
     dict(_base_.val_pipeline[4], size=img_scale),  # Pad
     _base_.val_pipeline[5],  # PackDetInputs
 ]
+# without annotations: what inference and deployment (MMDeploy's create_input) read
+test_pipeline = [
+    _base_.test_pipeline[0],  # load image
+    dict(_base_.test_pipeline[1], scale=img_scale),  # Resize
+    dict(_base_.test_pipeline[2], size=img_scale),  # Pad
+    _base_.test_pipeline[3],  # PackDetInputs
+]
 
 train_dataloader = dict(
     batch_size=train_batch_size,
