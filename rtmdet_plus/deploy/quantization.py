@@ -13,7 +13,8 @@ QuantizeLinear / DequantizeLinear pairs become FakeQuantize) into an int8 IR. A 
 for it with a ``quantization`` dict (``configs/deploy/*-int8_static-*.py``)::
 
     quantization = dict(calib_dataloader='val_dataloader', calib_images=100,
-                        keep_float=['rtm_cls', 'rtm_reg', 'rtm_obj', 'rtm_kernel', 'rtm_ang'])
+                        float_from=['rtm_cls', 'rtm_reg', 'rtm_obj', 'rtm_kernel', 'rtm_ang'],
+                        keep_float=['stem.0'])
 """
 import contextlib
 import os
@@ -26,9 +27,9 @@ from mmengine.config import Config
 from .checks import check_custom_ops, check_file
 
 NETWORK_SCOPES = ('backbone', 'neck', 'bbox_head')
-# the head's prediction convolutions: class scores, box distances, objectness, mask kernels,
-# angles
-DEFAULT_KEEP_FLOAT = ('rtm_cls', 'rtm_reg', 'rtm_obj', 'rtm_kernel', 'rtm_ang')
+# the head's prediction convolutions (class scores, box distances, objectness, mask kernels,
+# angles): they and all after them stay in float
+PREDICTION_MODULES = ('rtm_cls', 'rtm_reg', 'rtm_obj', 'rtm_kernel', 'rtm_ang')
 DEFAULT_CALIB_IMAGES = 100
 FLOAT_SUFFIX = '_fp32'
 QDQ_OPSET = 13
@@ -45,7 +46,8 @@ def quantization_options(deploy_cfg: Config) -> Optional[dict]:
         return None
     return dict(calib_dataloader=options.get('calib_dataloader', 'val_dataloader'),
                 calib_images=int(options.get('calib_images', DEFAULT_CALIB_IMAGES)),
-                keep_float=tuple(options.get('keep_float', DEFAULT_KEEP_FLOAT)),
+                float_from=tuple(options.get('float_from', PREDICTION_MODULES)),
+                keep_float=tuple(options.get('keep_float', ())),
                 per_channel=bool(options.get('per_channel', True)),
                 reduce_range=bool(options.get('reduce_range', False)))
 
@@ -100,11 +102,14 @@ def calibration_inputs(deploy_cfg: Config, model_cfg: Config,
         yield inputs.detach().cpu().numpy().astype(np.float32)
 
 
-def nodes_to_quantize(model, keep_float: Sequence[str] = DEFAULT_KEEP_FLOAT,
+def nodes_to_quantize(model, float_from: Sequence[str] = PREDICTION_MODULES,
+                      keep_float: Sequence[str] = (),
                       scopes: Optional[Sequence[str]] = NETWORK_SCOPES) -> List[str]:
     """Names of the nodes of ``model`` (an ``onnx.ModelProto``) to quantize: those in the module
-    scopes ``scopes`` (a ``/<scope>/`` part in the node name; None: every node) that are neither
-    in a module named in ``keep_float`` nor fed, directly or not, by one (decoding, NMS)."""
+    scopes ``scopes`` (a ``/<scope>/`` or ``/<scope>.`` part in the node name; None: every
+    node), less the nodes of the modules named in ``float_from`` and every node they feed,
+    directly or not (decoding, NMS), and less the nodes of the modules named in
+    ``keep_float`` (those alone)."""
     def in_module(name: str, modules: Sequence[str]) -> bool:
         return any(f'/{module}/' in name or f'/{module}.' in name for module in modules)
 
@@ -113,7 +118,7 @@ def nodes_to_quantize(model, keep_float: Sequence[str] = DEFAULT_KEEP_FLOAT,
         for tensor in node.input:
             consumers.setdefault(tensor, []).append(node)
     downstream = set()
-    stack = [node for node in model.graph.node if in_module(node.name, keep_float)]
+    stack = [node for node in model.graph.node if in_module(node.name, float_from)]
     while stack:
         node = stack.pop()
         if node.name in downstream:
@@ -121,7 +126,8 @@ def nodes_to_quantize(model, keep_float: Sequence[str] = DEFAULT_KEEP_FLOAT,
         downstream.add(node.name)
         stack.extend(consumer for tensor in node.output for consumer in consumers.get(tensor, ()))
     return [node.name for node in model.graph.node
-            if node.name not in downstream and (scopes is None or in_module(node.name, scopes))]
+            if node.name not in downstream and not in_module(node.name, keep_float)
+            and (scopes is None or in_module(node.name, scopes))]
 
 
 def fold_initializer_identities(model) -> int:
@@ -170,7 +176,8 @@ def _calibration_with_custom_ops(library: str):
 
 
 def quantize_onnx(onnx_file: str, out_file: str, inputs: Iterable[np.ndarray],
-                  keep_float: Sequence[str] = DEFAULT_KEEP_FLOAT, per_channel: bool = True,
+                  float_from: Sequence[str] = PREDICTION_MODULES,
+                  keep_float: Sequence[str] = (), per_channel: bool = True,
                   reduce_range: bool = False,
                   scopes: Optional[Sequence[str]] = NETWORK_SCOPES) -> str:
     """Static QDQ quantization of ``onnx_file`` into ``out_file`` with ranges from ``inputs``
@@ -202,7 +209,8 @@ def quantize_onnx(onnx_file: str, out_file: str, inputs: Iterable[np.ndarray],
         quantize_static(model, out_file, Reader(), quant_format=QuantFormat.QDQ,
                         per_channel=per_channel, reduce_range=reduce_range,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        nodes_to_quantize=nodes_to_quantize(model, keep_float, scopes))
+                        nodes_to_quantize=nodes_to_quantize(model, float_from, keep_float,
+                                                            scopes))
     return out_file
 
 
@@ -230,5 +238,6 @@ def quantize_model(onnx_file: str, deploy_cfg: Config, model_cfg: Config,
     float_file = float_onnx_file(onnx_file)
     os.replace(onnx_file, float_file)
     quantize_onnx(float_file, onnx_file, calibration_inputs(deploy_cfg, model_cfg, images),
-                  options['keep_float'], options['per_channel'], options['reduce_range'])
+                  options['float_from'], options['keep_float'], options['per_channel'],
+                  options['reduce_range'])
     return onnx_file

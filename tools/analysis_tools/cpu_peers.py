@@ -15,8 +15,9 @@ float32, the CPU plugin in its default latency mode with ``INFERENCE_NUM_THREADS
 INT8: every graph, YOLO11's too, quantized the same way (``rtmdet_plus.deploy.quantization``:
 ONNX Runtime static QDQ, int8 weights per channel, uint8 activations) with ranges from the same
 calibration images (``toy_models.calibration_images``, 640x640), each through its model's own
-input scaling; the prediction convolutions and all after them (RTMDet: decoding and NMS; YOLO11:
-DFL and box decoding) stay in float. OpenVINO INT8 runs the IR of that QDQ graph.
+input scaling, as the INT8 deploy configs say: the first convolution, the prediction convolutions and
+all after them (RTMDet: decoding and NMS; YOLO11: DFL and box decoding) stay in float. OpenVINO
+INT8 runs the IR of that QDQ graph.
 """
 import os
 import os.path as osp
@@ -28,7 +29,7 @@ import numpy as np
 PUBLISHED_AP = {'yolo11n': 39.5, 'yolo11s': 47.0, 'rtmdet-tiny': 41.1, 'rtmdet-s': 44.6}
 PEERS = ('yolo11n', 'yolo11s')
 # YOLO11's prediction convolutions (box distribution, class scores per level) and its DFL
-YOLO_KEEP_FLOAT = tuple(f'cv{branch}.{level}.2' for branch in (2, 3) for level in range(3)) + (
+YOLO_PREDICTIONS = tuple(f'cv{branch}.{level}.2' for branch in (2, 3) for level in range(3)) + (
     'dfl', )
 # RTMDet's data preprocessor (BGR in, no channel swap)
 RTMDET_MEAN = np.array([103.53, 116.28, 123.675], np.float32).reshape(1, 3, 1, 1)
@@ -100,10 +101,11 @@ def int8_graphs(graphs: Dict[str, str], work_dir: str, count: int = 16) -> Dict[
         if row.startswith('yolo'):
             inputs = (image[:, ::-1] / 255.0 for image in bgr)
             quantize_onnx(path, out, (x.astype(np.float32) for x in inputs),
-                          keep_float=YOLO_KEEP_FLOAT, scopes=None)
+                          float_from=YOLO_PREDICTIONS, keep_float=('model.0', ), scopes=None)
         else:
             inputs = ((image - RTMDET_MEAN) / RTMDET_STD for image in bgr)
-            quantize_onnx(path, out, (x.astype(np.float32) for x in inputs))
+            quantize_onnx(path, out, (x.astype(np.float32) for x in inputs),
+                          keep_float=('stem.0', ))
         quantized[row] = out
     return quantized
 
