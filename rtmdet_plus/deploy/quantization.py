@@ -75,9 +75,10 @@ def calibration_images(model_cfg: Config, dataloader: str = 'val_dataloader',
     try:
         dataset = DATASETS.build(loader['dataset'])
     except (FileNotFoundError, OSError) as error:
-        raise FileNotFoundError(f'the calibration set ({dataloader}.dataset) cannot be read: '
-                                f'{str(error).rstrip(".")}; point {dataloader}.dataset.data_root at the images '
-                                'the model was trained for (--cfg-options)') from error
+        raise FileNotFoundError(
+            f'the calibration set ({dataloader}.dataset) cannot be read: '
+            f'{str(error).rstrip(".")}; set {dataloader}.dataset.data_root in the model config '
+            'to where the images the model was trained for are') from error
     if len(dataset) == 0:
         raise ValueError(f'the calibration set ({dataloader}.dataset) is empty')
     picks = np.unique(np.linspace(0, len(dataset) - 1, min(num_images, len(dataset)))
@@ -223,8 +224,9 @@ def calibration_set(deploy_cfg: Config, model_cfg: Config,
     options = quantization_options(deploy_cfg)
     if options is None:
         return None
-    return calibration_images(model_cfg, calib_dataloader or options['calib_dataloader'],
-                              calib_images or options['calib_images'])
+    return calibration_images(
+        model_cfg, calib_dataloader or options['calib_dataloader'],
+        options['calib_images'] if calib_images is None else calib_images)
 
 
 def quantize_model(onnx_file: str, deploy_cfg: Config, model_cfg: Config,

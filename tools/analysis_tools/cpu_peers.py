@@ -15,9 +15,9 @@ float32, the CPU plugin in its default latency mode with ``INFERENCE_NUM_THREADS
 INT8: every graph, YOLO11's too, quantized the same way (``rtmdet_plus.deploy.quantization``:
 ONNX Runtime static QDQ, int8 weights per channel, uint8 activations) with ranges from the same
 calibration images (``toy_models.calibration_images``, 640x640), each through its model's own
-input scaling, as the INT8 deploy configs say: the first convolution, the prediction convolutions and
-all after them (RTMDet: decoding and NMS; YOLO11: DFL and box decoding) stay in float. OpenVINO
-INT8 runs the IR of that QDQ graph.
+input scaling, as the INT8 deploy configs say: the first convolution, the prediction convolutions
+and all after them (RTMDet: decoding and NMS; YOLO11: DFL and box decoding) stay in float.
+OpenVINO INT8 runs the IR of that QDQ graph.
 """
 import os
 import os.path as osp
