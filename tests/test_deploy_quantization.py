@@ -55,13 +55,14 @@ def test_quantized_nodes_are_the_network_less_the_predictions_and_what_follows(i
     work_dir, _ = int8_export
     model = onnx.load(str(work_dir / 'end2end_fp32.onnx'))
     fold_initializer_identities(model)
-    chosen = set(nodes_to_quantize(model, keep_float=['stem.0']))
+    chosen = set(nodes_to_quantize(model, keep_float=['stem.0', 'cls_convs', 'reg_convs']))
     convs = [node.name for node in model.graph.node if node.op_type == 'Conv']
     predictions = [name for name in convs if '/rtm_cls.' in name or '/rtm_reg.' in name]
     assert len(predictions) == 6 and not chosen & set(predictions)
-    first = [name for name in convs if '/stem.0/' in name]
-    assert len(first) == 1 and first[0] not in chosen  # keep_float: the image's convolution
-    assert set(convs) - set(predictions) - set(first) <= chosen  # every other convolution
+    kept = [name for name in convs
+            if any(part in name for part in ('/stem.0/', '/cls_convs.', '/reg_convs.'))]
+    assert len(kept) == 13 and not chosen & set(kept)  # keep_float: first conv, head towers
+    assert set(convs) - set(predictions) - set(kept) <= chosen  # every other convolution
     assert all(name.startswith(('/backbone/', '/neck/', '/bbox_head/')) for name in chosen)
     after = {node.op_type for node in model.graph.node if node.name not in chosen}
     assert {'NonMaxSuppression', 'TopK'} <= after
@@ -76,9 +77,10 @@ def test_int8_graph_has_int8_weights_and_float_predictions(int8_export):
                     and node.input[0] in initializers
                     and initializers[node.input[0]].data_type == onnx.TensorProto.INT8}
     conv_weights = {node.name: node.input[1] for node in graph.node if node.op_type == 'Conv'}
-    network = [name for name in conv_weights if '/rtm_' not in name and '/stem.0/' not in name]
+    floats = ('/rtm_', '/stem.0/', '/cls_convs.', '/reg_convs.')
+    network = [name for name in conv_weights if not any(part in name for part in floats)]
     assert all(conv_weights[name] in int8_weights for name in network)
-    predictions = [name for name in conv_weights if '/rtm_' in name or '/stem.0/' in name]
+    predictions = [name for name in conv_weights if any(part in name for part in floats)]
     assert predictions and not any(conv_weights[name] in int8_weights for name in predictions)
     assert all(initializers[conv_weights[name]].data_type == onnx.TensorProto.FLOAT
                for name in predictions)

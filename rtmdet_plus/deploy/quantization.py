@@ -14,7 +14,7 @@ for it with a ``quantization`` dict (``configs/deploy/*-int8_static-*.py``)::
 
     quantization = dict(calib_dataloader='val_dataloader', calib_images=100,
                         float_from=['rtm_cls', 'rtm_reg', 'rtm_obj', 'rtm_kernel', 'rtm_ang'],
-                        keep_float=['stem.0'])
+                        keep_float=['stem.0', 'cls_convs', 'reg_convs', 'kernel_convs'])
 """
 import contextlib
 import os

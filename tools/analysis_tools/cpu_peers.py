@@ -15,8 +15,8 @@ float32, the CPU plugin in its default latency mode with ``INFERENCE_NUM_THREADS
 INT8: every graph, YOLO11's too, quantized the same way (``rtmdet_plus.deploy.quantization``:
 ONNX Runtime static QDQ, int8 weights per channel, uint8 activations) with ranges from the same
 calibration images (``toy_models.calibration_images``, 640x640), each through its model's own
-input scaling, as the INT8 deploy configs say: the first convolution, the prediction convolutions
-and all after them (RTMDet: decoding and NMS; YOLO11: DFL and box decoding) stay in float.
+input scaling, as the INT8 deploy configs say: the first convolution, the head and all after it
+(RTMDet: decoding and NMS; YOLO11: DFL and box decoding) stay in float.
 OpenVINO INT8 runs the IR of that QDQ graph.
 """
 import os
@@ -31,6 +31,9 @@ PEERS = ('yolo11n', 'yolo11s')
 # YOLO11's prediction convolutions (box distribution, class scores per level) and its DFL
 YOLO_PREDICTIONS = tuple(f'cv{branch}.{level}.2' for branch in (2, 3) for level in range(3)) + (
     'dfl', )
+# kept in float as the INT8 deploy configs do for RTMDet: the first convolution and the head
+RTMDET_KEEP_FLOAT = ('stem.0', 'cls_convs', 'reg_convs')
+YOLO_KEEP_FLOAT = ('model.0', 'model.23')
 # RTMDet's data preprocessor (BGR in, no channel swap)
 RTMDET_MEAN = np.array([103.53, 116.28, 123.675], np.float32).reshape(1, 3, 1, 1)
 RTMDET_STD = np.array([57.375, 57.12, 58.395], np.float32).reshape(1, 3, 1, 1)
@@ -101,11 +104,11 @@ def int8_graphs(graphs: Dict[str, str], work_dir: str, count: int = 16) -> Dict[
         if row.startswith('yolo'):
             inputs = (image[:, ::-1] / 255.0 for image in bgr)
             quantize_onnx(path, out, (x.astype(np.float32) for x in inputs),
-                          float_from=YOLO_PREDICTIONS, keep_float=('model.0', ), scopes=None)
+                          float_from=YOLO_PREDICTIONS, keep_float=YOLO_KEEP_FLOAT, scopes=None)
         else:
             inputs = ((image - RTMDET_MEAN) / RTMDET_STD for image in bgr)
             quantize_onnx(path, out, (x.astype(np.float32) for x in inputs),
-                          keep_float=('stem.0', ))
+                          keep_float=RTMDET_KEEP_FLOAT)
         quantized[row] = out
     return quantized
 
