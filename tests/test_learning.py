@@ -26,8 +26,8 @@ MIN_BBOX_MAP = 0.5
 def train_on_shapes(config: Path, tmp_path, max_epochs=None):
     """Generate the config's shapes dataset, train through mmengine's Runner, validate once.
 
-    Returns (COCO bbox mAP, mAP@0.5, iterations, minutes); the config as trained is dumped to
-    ``tmp_path/work/trained_config.py`` beside the checkpoints."""
+    Returns (COCO bbox mAP, mAP@0.5, iterations, minutes); the config as trained is dumped as
+    ``trained_config.py`` beside the checkpoints."""
     cfg = Config.fromfile(config)
     data_root = f'{tmp_path / "shapes"}/'
     generate_shapes_dataset(data_root, ShapesConfig(**cfg.shapes_dataset))
@@ -72,14 +72,16 @@ def test_rtmdet_tiny_reaches_half_map_on_shapes(trained_tiny, report_figure):
     assert result[0] >= MIN_BBOX_MAP
 
 
-def deployed_metrics(model_cfg: str, checkpoint: str, image: str, deploys: dict,
-                     work_dir: Path) -> dict:
-    """``deploys`` (name -> deploy config file name under configs/deploy) -> the config's val
-    metrics of the model exported with each (calibrated on its val images for INT8 configs),
+def deployed_metrics(trained: Path, image: str, deploys: dict, work_dir: Path) -> dict:
+    """``deploys`` (name -> deploy config file name under configs/deploy) -> the val metrics of
+    the model trained in ``trained`` (its ``trained_config.py`` and last checkpoint) exported with
+    each (calibrated on its val images for INT8 configs),
     evaluated through the deployed backend; OpenVINO configs are left out when openvino is
     not installed."""
     from rtmdet_plus.deploy import BackendDetector, export_model
     from rtmdet_plus.deploy.evaluation import evaluate_backend
+    model_cfg = str(trained / 'trained_config.py')
+    checkpoint = (trained / 'last_checkpoint').read_text().strip()
     metrics = {}
     for name, deploy in deploys.items():
         if 'openvino' in deploy and not importlib.util.find_spec('openvino'):
@@ -100,8 +102,7 @@ def test_int8_keeps_the_trained_models_map(trained_tiny, tmp_path, report_figure
     pytest.importorskip('onnxruntime.quantization')
     work_dir = trained_tiny[1]
     metrics = deployed_metrics(
-        str(work_dir / 'trained_config.py'), (work_dir / 'last_checkpoint').read_text().strip(),
-        str(sorted(work_dir.parent.glob('shapes/val/*.jpg'))[0]),
+        work_dir, str(sorted(work_dir.parent.glob('shapes/val/*.jpg'))[0]),
         {'ONNX Runtime FP32': 'detection_onnxruntime_static.py',
          'ONNX Runtime INT8': 'detection_onnxruntime-int8_static-640x640.py',
          'OpenVINO INT8': 'detection_openvino-int8_static-640x640.py'}, tmp_path)

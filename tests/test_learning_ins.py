@@ -86,10 +86,8 @@ def test_int8_keeps_the_trained_ins_models_map(tmp_path, report_figure):
     pytest.importorskip('mmdeploy')
     pytest.importorskip('onnxruntime.quantization')
     segm_map, bbox_map, _, _ = train_ins_on_shapes(tmp_path)
-    work = tmp_path / 'work'
     metrics = deployed_metrics(
-        str(work / 'trained_config.py'), (work / 'last_checkpoint').read_text().strip(),
-        str(sorted(tmp_path.glob('shapes/val/*.jpg'))[0]),
+        tmp_path / 'work', str(sorted(tmp_path.glob('shapes/val/*.jpg'))[0]),
         {'ONNX Runtime FP32': 'instance-seg_rtmdet-ins_onnxruntime_static-640x640.py',
          'ONNX Runtime INT8': 'instance-seg_rtmdet-ins_onnxruntime-int8_static-640x640.py',
          'OpenVINO INT8': 'instance-seg_rtmdet-ins_openvino-int8_static-640x640.py'}, tmp_path)
