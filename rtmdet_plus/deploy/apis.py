@@ -28,6 +28,9 @@ from .quantization import calibration_set, quantize_model
 from .results import instances_from_outputs, sdk_instances
 
 DEFAULT_DEPLOY_CFG = package_config('deploy/detection_onnxruntime_static.py')
+# written beside the backend files, so that an exported folder names its deploy config
+# (tools/infer.py --backend reads it)
+SAVED_DEPLOY_CONFIG = 'deploy_config.py'
 
 
 def load_configs(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config]):
@@ -66,7 +69,8 @@ def export_model(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config],
     (a ``quantization`` dict) then quantize ``end2end.onnx`` (the float graph kept as
     ``end2end_fp32.onnx``), calibrated on ``calib_images`` images of the model config's
     ``calib_dataloader`` (defaults: the deploy config's), before any OpenVINO conversion.
-    ``checkpoint=None`` exports the model's initial weights. The ONNX export runs
+    ``deploy_config.py`` records the deploy config beside the files (``tools/infer.py`` reads
+    it). ``checkpoint=None`` exports the model's initial weights. The ONNX export runs
     in a subprocess when MMDeploy's pipeline manager is told so (``tools/deploy.py`` does, as
     MMDeploy's does). Returns the backend files.
     """
@@ -98,6 +102,7 @@ def export_model(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config],
         build_engine(osp.join(work_dir, save_file), files[0], deploy_cfg, device=device)
     if build_backend and get_backend(deploy_cfg) == Backend.OPENVINO:
         convert_to_ir(osp.join(work_dir, save_file), files[0])
+    deploy_cfg.dump(osp.join(work_dir, SAVED_DEPLOY_CONFIG))
     return files
 
 
