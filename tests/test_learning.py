@@ -115,6 +115,31 @@ def test_int8_keeps_the_trained_models_map(trained_tiny, tmp_path, report_figure
         assert value >= maps['ONNX Runtime FP32'] - 0.010, (name, maps)
 
 
+def test_infer_coco_results_score_as_the_runner(trained_tiny, tmp_path, report_figure):
+    """tools/infer.py over the val folder with --format coco and the ground-truth file: the
+    results json, read by pycocotools against that file, gives the runner's val bbox mAP."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    work_dir = trained_tiny[1]
+    shapes = work_dir.parent / 'shapes'
+    gt_file = shapes / 'annotations' / 'instances_val.json'
+    checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
+    sys.path.insert(0, str(REPO / 'tools'))
+    import infer
+    assert infer.main([str(shapes / 'val'), str(work_dir / 'trained_config.py'), checkpoint,
+                       '--out-dir', str(tmp_path), '--format', 'coco', '--ann-file', str(gt_file),
+                       '--batch-size', '4']) == 0
+    gt = COCO(str(gt_file))
+    evaluation = COCOeval(gt, gt.loadRes(str(tmp_path / 'results.json')), 'bbox')
+    evaluation.evaluate()
+    evaluation.accumulate()
+    evaluation.summarize()
+    report_figure(f'[infer] {LEARNING_CONFIG.name}: tools/infer.py --format coco, pycocotools '
+                  f'bbox mAP {evaluation.stats[0]:.3f} (runner {trained_tiny[0][0]:.3f})')
+    assert abs(evaluation.stats[0] - trained_tiny[0][0]) <= 0.002
+    assert evaluation.stats[0] >= MIN_BBOX_MAP
+
+
 @pytest.mark.slow
 def test_demo_schedule_reaches_half_map_on_shapes(tmp_path, report_figure):
     """The `make demo` schedule (192 pixels, 4 classes, 20 epochs, 2000 iterations, measured

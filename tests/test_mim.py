@@ -194,7 +194,8 @@ def run_in(folder: Path, python: Path, *args, timeout: int = 600) -> str:
 def test_wheel_install_works_from_an_empty_folder(wheel_python, tmp_path):
     """What a user of the installed wheel runs, from a folder of their own: ``mim train`` of a
     shapes config on generated data, ``mim test``, the deploy API with its default deploy
-    config, and DetInferencer by metafile name with local checkpoints."""
+    config, ``mim run rtmdet_plus infer`` on the exported folder, and DetInferencer by
+    metafile name with local checkpoints."""
     folder = tmp_path / 'project'
     folder.mkdir()
     location = run_in(folder, wheel_python, '-c', 'import rtmdet_plus; print(rtmdet_plus.__file__)')
@@ -221,6 +222,12 @@ def test_wheel_install_works_from_an_empty_folder(wheel_python, tmp_path):
     assert re.search(r'deploy config \S+/rtmdet_plus/\.mim/configs/deploy/'
                      r'detection_onnxruntime_static\.py SDK detections \d+', log), log[-3000:]
     assert (folder / 'export' / 'end2end.onnx').is_file()
+    # the exported folder through the installed tools/infer.py
+    log = run_in(folder, wheel_python, '-m', 'mim', 'run', 'rtmdet_plus', 'infer',
+                 folder / 'data' / 'shapes' / 'val', folder / 'work' / SHAPES_CONFIG,
+                 '--model', 'export', '--backend', 'onnxruntime', '--out-dir', 'outputs')
+    assert re.search(r'4 image\(s\) in .*images/s, onnxruntime', log), log[-3000:]
+    assert len(list((folder / 'outputs' / 'preds').glob('*.json'))) == 4
 
     log = run_in(folder, wheel_python, '-c', INFERENCER_SCRIPT, image)
     for name, masks in (('rtmdet_tiny_8xb32-300e_coco', 'False'),

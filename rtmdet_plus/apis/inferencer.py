@@ -129,7 +129,9 @@ class Inferencer:
         self.model = init_detector(copy.deepcopy(self.cfg), checkpoint, device=device)
         self.dataset_meta = self.model.dataset_meta or {}
         init_default_scope(self.cfg.get('default_scope', 'rtmdet_plus'))
-        pipeline = copy.deepcopy(self.cfg.test_dataloader.dataset.pipeline)
+        # arrays in, no annotations (a test pipeline that evaluates may load them)
+        pipeline = [step for step in copy.deepcopy(self.cfg.test_dataloader.dataset.pipeline)
+                    if not str(step['type']).endswith('LoadAnnotations')]
         pipeline[0] = dict(type='mmdet.LoadImageFromNDArray')
         self.pipeline = Compose(pipeline)
 
