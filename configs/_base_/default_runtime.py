@@ -11,9 +11,18 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1),
+    # written atomically (temporary file, fsync, rename; last_checkpoint after the checkpoint)
+    checkpoint=dict(type='CheckpointHook', interval=1, backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='DetVisualizationHook'))
+    visualization=dict(type='DetVisualizationHook'),
+    # a NaN/Inf loss or gradient stops the run before the optimizer step, naming the iteration,
+    # the loss terms and the batch's images (action='skip' drops such steps and counts them)
+    non_finite=dict(type='NonFiniteLossHook', action='stop'),
+    # every epoch's random streams derived from (seed, epoch): a resumed run repeats the
+    # uninterrupted one exactly
+    epoch_seed=dict(type='EpochSeedHook'),
+    # --resume: a truncated latest checkpoint falls back to the newest readable one
+    resume_fallback=dict(type='ResumeFallbackHook'))
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,4 +1,6 @@
-from .hooks import ChannelsLastHook
+from .checkpoints import AtomicLocalBackend, ResumeFallbackHook
+from .hooks import ChannelsLastHook, EpochSeedHook, NonFiniteLossHook
 from .optimizers import Lamb
 
-__all__ = ['ChannelsLastHook', 'Lamb']
+__all__ = ['AtomicLocalBackend', 'ChannelsLastHook', 'EpochSeedHook', 'Lamb',
+           'NonFiniteLossHook', 'ResumeFallbackHook']
