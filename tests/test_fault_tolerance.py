@@ -1,5 +1,12 @@
 """Training that survives faults: a non-finite loss stops the run before the optimizer step
-(naming the iteration, the loss terms and the images) or is skipped and counted."""
+(naming the iteration, the loss terms and the images) or is skipped and counted; runs killed
+with SIGKILL (also in the middle of a checkpoint save) resume exactly as the uninterrupted run
+went on; a truncated latest checkpoint falls back to the newest readable one."""
+import os
+import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,6 +15,8 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from rtmdet_plus.datasets.shapes import ShapesConfig, generate_shapes_dataset, use_data_root
+
+from .test_tools import tool_env
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPES_CONFIG = REPO / 'configs' / 'rtmdet' / 'rtmdet_tiny_1xb4-12e_shapes.py'
@@ -31,7 +40,7 @@ def small_config(tmp_path: Path, max_epochs: int = 3, num_train: int = 8, **opti
     cfg.test_dataloader = cfg.val_dataloader
     cfg.train_cfg.max_epochs = max_epochs
     cfg.train_cfg.val_interval = 1000
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1)
+    cfg.default_hooks.checkpoint.update(interval=1, max_keep_ckpts=-1)
     cfg.default_hooks.logger.interval = 1
     cfg.default_hooks.visualization = dict(type='DetVisualizationHook')
     cfg.randomness = dict(seed=0, deterministic=True)
@@ -70,3 +79,137 @@ def test_non_finite_loss_skip_counts_the_skipped_steps(tmp_path):
     assert all(torch.isfinite(p).all() for p in runner.model.parameters())
     log = next((tmp_path / 'work').glob('*/*.log')).read_text()
     assert 'step skipped (3 so far)' in log and 'epoch 2: 2 step(s) with a non-finite' in log
+
+
+# -- killed runs resume exactly --------------------------------------------------------------
+ITERS_PER_EPOCH = 4  # 16 images, batch 4
+EPOCHS = 4
+
+
+def kill_config(tmp_path: Path, workers: int) -> Path:
+    """small_config over 16 images for 4 epochs with ``workers`` loader workers (persistent, as
+    the COCO recipes have them), dumped for tools/train.py."""
+    cfg = small_config(tmp_path, max_epochs=EPOCHS, num_train=16)
+    cfg.train_dataloader.num_workers = workers
+    cfg.train_dataloader.persistent_workers = workers > 0
+    path = tmp_path / 'small.py'
+    cfg.dump(str(path))
+    return path
+
+
+def train(config: Path, work_dir: Path, *options, kill_after_iter: int = None,
+          env: dict = None, launcher=None) -> str:
+    """tools/train.py CONFIG (or ``launcher``) in its own process group; with
+    ``kill_after_iter`` the group gets SIGKILL as soon as that iteration's log line appears.
+    Returns the output."""
+    command = launcher or [sys.executable, str(REPO / 'tools' / 'train.py')]
+    args = command + [str(config), '--work-dir', str(work_dir), *options]
+    proc = subprocess.Popen(args, cwd=config.parent, env=dict(tool_env(), **(env or {})),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            match = re.search(r'Epoch\(train\)\s*\[(\d+)\]\[\s*(\d+)/\d+\]', line)
+            if kill_after_iter is not None and match and \
+                    (int(match.group(1)) - 1) * ITERS_PER_EPOCH + int(match.group(2)) \
+                    >= kill_after_iter:
+                os.killpg(proc.pid, signal.SIGKILL)
+                break
+        proc.wait(timeout=600)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    output = ''.join(lines)
+    if kill_after_iter is None:
+        assert proc.returncode == 0, output[-5000:]
+    return output
+
+
+def logged_losses(log: str) -> dict:
+    """(epoch, iteration in epoch) -> the loss logged."""
+    return {(int(e), int(i)): float(loss) for e, i, loss in re.findall(
+        r'Epoch\(train\)\s*\[(\d+)\]\[\s*(\d+)/\d+\].*?\bloss: ([\d.naninf-]+)', log)}
+
+
+def final_state(work_dir: Path) -> dict:
+    checkpoint = torch.load(str(work_dir / f'epoch_{EPOCHS}.pth'), map_location='cpu',
+                            weights_only=False)
+    state = {f'model.{k}': v for k, v in checkpoint['state_dict'].items()}
+    state.update({f'ema.{k}': v for k, v in checkpoint.get('ema_state_dict', {}).items()})
+    for group, values in checkpoint['optimizer']['state'].items():
+        state.update({f'optim.{group}.{k}': v for k, v in values.items()})
+    return state
+
+
+def assert_identical(reference: dict, other: dict, what: str) -> None:
+    assert reference.keys() == other.keys(), what
+    different = [k for k in reference if not torch.equal(reference[k], other[k])]
+    assert not different, f'{what}: {len(different)} tensors differ, e.g. {different[:3]}'
+
+
+@pytest.fixture(scope='module')
+def uninterrupted(tmp_path_factory):
+    root = tmp_path_factory.mktemp('uninterrupted')
+    config = kill_config(root, workers=2)
+    log = train(config, root / 'work')
+    return dict(config=config, log=log, state=final_state(root / 'work'))
+
+
+def test_sigkilled_runs_resume_exactly(uninterrupted, tmp_path):
+    """Killed (SIGKILL to the process group: main process and loader workers) after iterations
+    3, 9 and 14 and resumed with --resume from the last epoch checkpoint: the losses after the
+    resume equal the uninterrupted run's, and the final weights, EMA weights and optimizer
+    state are bit-identical (2 persistent loader workers, seed 0, deterministic)."""
+    reference = logged_losses(uninterrupted['log'])
+    assert len(reference) == EPOCHS * ITERS_PER_EPOCH
+    for kill_after in (3, 9, 14):
+        work = tmp_path / f'killed_{kill_after}'
+        killed_log = train(uninterrupted['config'], work, kill_after_iter=kill_after)
+        assert f'[{(kill_after - 1) // ITERS_PER_EPOCH + 1}]' in killed_log
+        log = train(uninterrupted['config'], work, '--resume')
+        resumed = logged_losses(log)
+        first_epoch = kill_after // ITERS_PER_EPOCH + 1
+        assert min(resumed) == (first_epoch, 1), (kill_after, sorted(resumed))
+        assert resumed == {key: reference[key] for key in resumed}, kill_after
+        assert_identical(uninterrupted['state'], final_state(work), f'killed after {kill_after}')
+
+
+def test_resume_after_a_kill_in_the_middle_of_a_save(uninterrupted, tmp_path):
+    """Killed (SIGKILL) while epoch_2.pth is half written: epoch_2.pth does not exist and
+    last_checkpoint still names epoch_1.pth; --resume removes the half file, resumes from epoch
+    1 and ends bit-identical to the uninterrupted run."""
+    work = tmp_path / 'work'
+    killing = uninterrupted['config'].with_name('small_kill_mid_save.py')
+    killing.write_text(  # custom_imports are read when the config file is loaded
+        f"_base_ = ['./{uninterrupted['config'].name}']\n"
+        "custom_imports = dict(imports=['rtmdet_plus', 'tests.kill_mid_save'])\n"
+        "default_hooks = dict(checkpoint=dict(backend_args=dict(backend='kill_mid_save')))\n")
+    train(killing, work, kill_after_iter=10 ** 6, env=dict(KILL_SAVING='epoch_2.pth'))
+    assert not (work / 'epoch_2.pth').exists() and (work / 'epoch_1.pth').is_file()
+    assert list(work.glob('.epoch_2.pth.tmp-*'))
+    assert (work / 'last_checkpoint').read_text().strip().endswith('epoch_1.pth')
+    log = train(uninterrupted['config'], work, '--resume')
+    assert 'left in' in log and 'by a save that did not finish' in log
+    assert not list(work.glob('.epoch_2.pth.tmp-*'))
+    assert min(logged_losses(log)) == (2, 1)
+    assert_identical(uninterrupted['state'], final_state(work), 'killed mid-save')
+
+
+def test_resume_falls_back_from_a_truncated_latest_checkpoint(uninterrupted, tmp_path):
+    """A truncated epoch_3.pth that last_checkpoint names (what a non-atomic save killed midway
+    leaves): --resume warns, naming both files, resumes from epoch_2.pth and ends
+    bit-identical to the uninterrupted run."""
+    work = tmp_path / 'work'
+    train(uninterrupted['config'], work, kill_after_iter=13)
+    latest = work / 'epoch_3.pth'
+    data = latest.read_bytes()
+    latest.write_bytes(data[:len(data) // 3])
+    assert (work / 'last_checkpoint').read_text().strip().endswith('epoch_3.pth')
+    log = train(uninterrupted['config'], work, '--resume')
+    assert f'the latest checkpoint {latest} is truncated or corrupt: resuming from ' \
+           f'{work / "epoch_2.pth"}' in log
+    assert min(logged_losses(log)) == (3, 1)
+    assert_identical(uninterrupted['state'], final_state(work), 'truncated latest')
