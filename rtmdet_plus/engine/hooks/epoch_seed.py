@@ -13,11 +13,13 @@ the epochs before it:
 - in the loader workers, which are restarted for each epoch (``persistent_workers`` is turned
   off): each seeded from (seed, epoch, rank, worker id).
 
+- the caches of ``CachedMosaic`` / ``CachedMixUp`` (``results_cache``) emptied, in the main
+  process; restarted workers start from its empty copies.
+
 The data order is already a function of (seed, epoch) (``DefaultSampler`` with
-``DistSamplerSeedHook``), and the weights, optimizer, scheduler and EMA are in the checkpoint.
-What still differs after a resume: state that lives in the workers across an epoch boundary,
-which restarting them removes in both runs alike (the cached Mosaic/MixUp caches start empty at
-every epoch), and nothing else.
+``DistSamplerSeedHook``), and the weights, optimizer, scheduler and EMA are in the checkpoint,
+so nothing an epoch draws depends on how the run got there. The price: the Mosaic/MixUp caches
+refill at the start of each epoch (their first few dozen images) instead of carrying over.
 """
 import random
 from functools import partial
@@ -71,6 +73,9 @@ class EpochSeedHook(Hook):
         rank = get_rank()
         seed_all(epoch_seed(seed, runner.epoch, rank))
         loader = runner.train_dataloader
+        for transform in getattr(getattr(loader.dataset, 'pipeline', None), 'transforms', ()):
+            if isinstance(getattr(transform, 'results_cache', None), list):
+                transform.results_cache.clear()
         if loader.num_workers > 0:
             loader.worker_init_fn = partial(seed_worker, seed=seed, epoch=runner.epoch,
                                             rank=rank)
