@@ -98,13 +98,48 @@ def kill_config(tmp_path: Path, workers: int) -> Path:
 
 
 def train(config: Path, work_dir: Path, *options, kill_after_iter: int = None,
-          env: dict = None, launcher=None) -> str:
-    """tools/train.py CONFIG (or ``launcher``) in its own process group; with
-    ``kill_after_iter`` the group gets SIGKILL as soon as that iteration's log line appears.
-    Returns the output."""
-    command = launcher or [sys.executable, str(REPO / 'tools' / 'train.py')]
-    args = command + [str(config), '--work-dir', str(work_dir), *options]
-    proc = subprocess.Popen(args, cwd=config.parent, env=dict(tool_env(), **(env or {})),
+          env: dict = None) -> str:
+    """tools/train.py CONFIG in its own process group; with ``kill_after_iter`` the group gets
+    SIGKILL as soon as that iteration's log line appears. Returns the output."""
+    args = [sys.executable, str(REPO / 'tools' / 'train.py'), str(config), '--work-dir',
+            str(work_dir), *options]
+    return train_command(args, config.parent, kill_after_iter, env)
+
+
+def process_tree(root: int) -> list:
+    """``root`` and every process below it (from /proc; torchrun starts its workers in
+    sessions of their own, out of the launcher's process group)."""
+    children = {}
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open(f'/proc/{entry}/stat') as file:
+                    parent = int(file.read().rsplit(')', 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    tree, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        tree.append(pid)
+        stack.extend(children.get(pid, []))
+    return tree
+
+
+def kill_tree(root: int) -> None:
+    """SIGKILL ``root`` and all its descendants, found before any dies."""
+    for pid in process_tree(root):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def train_command(args: list, cwd: Path, kill_after_iter: int = None, env: dict = None,
+                  iters_per_epoch: int = ITERS_PER_EPOCH) -> str:
+    """Run ``args`` in its own process group (see :func:`train`)."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(args, cwd=cwd, env=dict(tool_env(), **(env or {})),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     lines = []
@@ -113,14 +148,14 @@ def train(config: Path, work_dir: Path, *options, kill_after_iter: int = None,
             lines.append(line)
             match = re.search(r'Epoch\(train\)\s*\[(\d+)\]\[\s*(\d+)/\d+\]', line)
             if kill_after_iter is not None and match and \
-                    (int(match.group(1)) - 1) * ITERS_PER_EPOCH + int(match.group(2)) \
+                    (int(match.group(1)) - 1) * iters_per_epoch + int(match.group(2)) \
                     >= kill_after_iter:
-                os.killpg(proc.pid, signal.SIGKILL)
+                kill_tree(proc.pid)
                 break
         proc.wait(timeout=600)
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+            kill_tree(proc.pid)
             proc.wait()
     output = ''.join(lines)
     if kill_after_iter is None:
@@ -134,8 +169,8 @@ def logged_losses(log: str) -> dict:
         r'Epoch\(train\)\s*\[(\d+)\]\[\s*(\d+)/\d+\].*?\bloss: ([\d.naninf-]+)', log)}
 
 
-def final_state(work_dir: Path) -> dict:
-    checkpoint = torch.load(str(work_dir / f'epoch_{EPOCHS}.pth'), map_location='cpu',
+def final_state(work_dir: Path, epochs: int = EPOCHS) -> dict:
+    checkpoint = torch.load(str(work_dir / f'epoch_{epochs}.pth'), map_location='cpu',
                             weights_only=False)
     state = {f'model.{k}': v for k, v in checkpoint['state_dict'].items()}
     state.update({f'ema.{k}': v for k, v in checkpoint.get('ema_state_dict', {}).items()})
@@ -159,7 +194,7 @@ def uninterrupted(tmp_path_factory):
 
 
 def test_sigkilled_runs_resume_exactly(uninterrupted, tmp_path):
-    """Killed (SIGKILL to the process group: main process and loader workers) after iterations
+    """Killed (SIGKILL to the main process and its loader workers) after iterations
     3, 9 and 14 and resumed with --resume from the last epoch checkpoint: the losses after the
     resume equal the uninterrupted run's, and the final weights, EMA weights and optimizer
     state are bit-identical (2 persistent loader workers, seed 0, deterministic)."""
@@ -213,3 +248,31 @@ def test_resume_falls_back_from_a_truncated_latest_checkpoint(uninterrupted, tmp
            f'{work / "epoch_2.pth"}' in log
     assert min(logged_losses(log)) == (3, 1)
     assert_identical(uninterrupted['state'], final_state(work), 'truncated latest')
+
+
+def test_sigkilled_two_process_gloo_run_resumes_exactly(uninterrupted, tmp_path):
+    """tools/dist_train.sh CONFIG 2 (torchrun, two gloo processes on the CPU, 2 iterations an
+    epoch), SIGKILLed with its workers after iteration 5 and resumed with --resume: the losses
+    after the resume and the final state equal the uninterrupted 2-process run's."""
+    launcher = ['bash', str(REPO / 'tools' / 'dist_train.sh')]
+    options = ['--cfg-options', 'env_cfg.dist_cfg.backend=gloo']
+
+    def dist_train(work, port, **kwargs):
+        return train_dist(uninterrupted['config'], work, launcher, options, port, **kwargs)
+
+    reference = dist_train(tmp_path / 'full', 29621)
+    dist_train(tmp_path / 'killed', 29622, kill_after_iter=5)
+    resumed = dist_train(tmp_path / 'killed', 29623, resume=True)
+    reference_losses, resumed_losses = logged_losses(reference), logged_losses(resumed)
+    assert len(reference_losses) == EPOCHS * 2 and min(resumed_losses) == (3, 1)
+    assert resumed_losses == {key: reference_losses[key] for key in resumed_losses}
+    assert_identical(final_state(tmp_path / 'full'), final_state(tmp_path / 'killed'),
+                     '2-process run killed after iteration 5')
+
+
+def train_dist(config, work, launcher, options, port, resume=False, **kwargs) -> str:
+    """``launcher CONFIG 2`` with the distributed options; the run's output."""
+    args = ['2', '--work-dir', str(work)] + (['--resume'] if resume else []) + options
+    command = launcher + [str(config)] + args
+    proc_env = dict(PYTHON=sys.executable, PORT=str(port))
+    return train_command(command, work, env=proc_env, iters_per_epoch=2, **kwargs)
