@@ -22,7 +22,9 @@ default_hooks = dict(
     # uninterrupted one exactly
     epoch_seed=dict(type='EpochSeedHook'),
     # --resume: a truncated latest checkpoint falls back to the newest readable one
-    resume_fallback=dict(type='ResumeFallbackHook'))
+    resume_fallback=dict(type='ResumeFallbackHook'),
+    # names the training samples the dataset replaced (on_bad_sample) and counts them per epoch
+    bad_samples=dict(type='BadSampleReportHook'))
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -20,6 +20,7 @@ from mmdet.datasets.api_wrappers import COCO
 from mmengine import fileio
 
 from rtmdet_plus.registry import DATASETS
+from .bad_samples import BadSampleMixin
 from .coco_masks import SegmentationError, check_segmentation
 
 COCO_KEYS = ('images', 'annotations', 'categories')
@@ -86,8 +87,9 @@ def check_classes(categories: List[dict], classes: Sequence[str], source: str) -
 
 
 @DATASETS.register_module()
-class CocoDataset(MMDetCocoDataset):
-    """COCO-format detection dataset; mmdet's, with checked annotation files (see module)."""
+class CocoDataset(BadSampleMixin, MMDetCocoDataset):
+    """COCO-format detection dataset; mmdet's, with checked annotation files (see module) and
+    reported bad samples in training (``on_bad_sample``: :mod:`.bad_samples`)."""
 
     def load_data_list(self) -> List[dict]:
         if not fileio.exists(self.ann_file, backend_args=self.backend_args):

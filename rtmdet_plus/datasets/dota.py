@@ -13,6 +13,7 @@ from typing import List
 from mmengine.dataset import BaseDataset
 
 from ..registry import DATASETS
+from .bad_samples import BadSampleMixin
 from .dota_labels import class_index, read_label_file
 
 DOTA_V1_CLASSES = ('plane', 'baseball-diamond', 'bridge', 'ground-track-field', 'small-vehicle',
@@ -28,8 +29,9 @@ DOTA_PALETTE = [(165, 42, 42), (189, 183, 107), (0, 255, 0), (255, 0, 0), (138, 
 
 
 @DATASETS.register_module()
-class DOTADataset(BaseDataset):
-    """DOTA v1.0: 15 classes.
+class DOTADataset(BadSampleMixin, BaseDataset):
+    """DOTA v1.0: 15 classes. Bad training samples are reported (``on_bad_sample``:
+    :mod:`.bad_samples`).
 
     Args:
         diff_thr: objects with a difficulty above this are kept with ``ignore_flag=1``.

@@ -1,6 +1,6 @@
 from .checkpoints import AtomicLocalBackend, ResumeFallbackHook
-from .hooks import ChannelsLastHook, EpochSeedHook, NonFiniteLossHook
+from .hooks import BadSampleReportHook, ChannelsLastHook, EpochSeedHook, NonFiniteLossHook
 from .optimizers import Lamb
 
-__all__ = ['AtomicLocalBackend', 'ChannelsLastHook', 'EpochSeedHook', 'Lamb',
-           'NonFiniteLossHook', 'ResumeFallbackHook']
+__all__ = ['AtomicLocalBackend', 'BadSampleReportHook', 'ChannelsLastHook', 'EpochSeedHook',
+           'Lamb', 'NonFiniteLossHook', 'ResumeFallbackHook']
