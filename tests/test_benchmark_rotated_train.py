@@ -24,4 +24,5 @@ def test_benchmark_rotated_train_prints_one_row_per_input(tmp_path):
         assert record['step'] > record['assign'] > 0
         # a training step's heap peak holds at least the gradients: the parameters' bytes
         assert record['memory'] > record['param_mib'] > 1, record
-        assert row.split('|')[4].strip() == f"{record['step']:.3f}"  # the table prints the record
+        assert row.split('|')[4].strip() == '5' == str(record['objects'])
+        assert row.split('|')[5].strip() == f"{record['step']:.3f}"  # the table prints the record

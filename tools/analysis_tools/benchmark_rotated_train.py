@@ -9,8 +9,10 @@ max allocated).
 
     python tools/analysis_tools/benchmark_rotated_train.py            # tiny, batch 2, 1024 and 256
     python tools/analysis_tools/benchmark_rotated_train.py --sizes tiny s --input 1024 --steps 3
+    python tools/analysis_tools/benchmark_rotated_train.py --input 1024 --objects 100 500 1000
 """
 import argparse
+import itertools
 import json
 import os
 
@@ -81,7 +83,8 @@ def main() -> None:
     parser.add_argument('--batch', nargs='+', type=int, default=[2])
     parser.add_argument('--input', nargs='+', type=int, default=[1024, 256],
                         help='square input sides (the DOTA configs train at 1024)')
-    parser.add_argument('--objects', type=int, default=20, help='rotated boxes per image')
+    parser.add_argument('--objects', nargs='+', type=int, default=[20],
+                        help='rotated boxes per image (several: one row each, e.g. 100 500 1000)')
     parser.add_argument('--steps', type=int, default=2, help='timed steps per setting')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--json', help='also write the results to this file')
@@ -97,20 +100,20 @@ def main() -> None:
     import torch
     print(f'# RTMDet-R training step (forward, loss, backward, AdamW); device {args.device}, '
           f'{os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} '
-          f'threads, {args.objects} objects per image, {args.steps} timed steps')
-    header = ('| model | batch | input | step (s) | per image (s) | assign (s) '
+          f'threads, {args.steps} timed steps')
+    header = ('| model | batch | input | objects | step (s) | per image (s) | assign (s) '
               '| peak mem (MiB) |')
     print(header)
     print('|' + '---|' * (header.count('|') - 1))
     rows = []
     for size in args.sizes:
         for batch in args.batch:
-            for input_size in args.input:
-                result = run_worker([size, str(batch), str(input_size), str(args.objects),
+            for input_size, objects in itertools.product(args.input, args.objects):
+                result = run_worker([size, str(batch), str(input_size), str(objects),
                                      str(args.steps)], args.device)
-                rows.append(dict(model=size, batch=batch, input=input_size,
-                                 objects=args.objects, **result))
-                print(f"| {size} | {batch} | {input_size} | {result['step']:.3f} "
+                rows.append(dict(model=size, batch=batch, input=input_size, objects=objects,
+                                 **result))
+                print(f"| {size} | {batch} | {input_size} | {objects} | {result['step']:.3f} "
                       f"| {result['step'] / batch:.3f} | {result['assign']:.3f} "
                       f"| {result['memory']:.0f} |", flush=True)
     if args.json:
