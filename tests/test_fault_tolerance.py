@@ -250,10 +250,12 @@ def test_resume_falls_back_from_a_truncated_latest_checkpoint(uninterrupted, tmp
     assert_identical(uninterrupted['state'], final_state(work), 'truncated latest')
 
 
+@pytest.mark.slow
 def test_sigkilled_two_process_gloo_run_resumes_exactly(uninterrupted, tmp_path):
     """tools/dist_train.sh CONFIG 2 (torchrun, two gloo processes on the CPU, 2 iterations an
     epoch), SIGKILLed with its workers after iteration 5 and resumed with --resume: the losses
-    after the resume and the final state equal the uninterrupted 2-process run's."""
+    after the resume and the final state equal the uninterrupted 2-process run's. Slow (three
+    2-process launches, about 1.5 minutes): `make test-slow`."""
     launcher = ['bash', str(REPO / 'tools' / 'dist_train.sh')]
     options = ['--cfg-options', 'env_cfg.dist_cfg.backend=gloo']
 
