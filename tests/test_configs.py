@@ -7,7 +7,11 @@ After mmengine has merged each config with its bases, ours must equal mmdet's in
 * ``custom_imports``: ours registers rtmdet_plus; mmdet's configs have none;
 * ``checkpoint``: a top-level variable of mmdet's tiny/s configs holding the backbone's
   ImageNet URL, read by nothing but their own ``init_cfg``; ours writes the URL into
-  ``init_cfg`` directly, and ``model`` (``init_cfg`` included) is compared.
+  ``init_cfg`` directly, and ``model`` (``init_cfg`` included) is compared;
+* ``default_hooks``: ours add the fault-tolerance hooks (``non_finite``, ``epoch_seed``,
+  ``resume_fallback``, ``bad_samples``) and atomic checkpoint writes
+  (``checkpoint.backend_args``); they change no number of the recipe and are taken out before
+  the comparison (``test_fault_tolerance_hooks_are_on_everywhere`` checks they are there).
 
 Nothing else is ignored: dataset paths and ``backend_args`` are the same as mmdet's too.
 """
@@ -66,6 +70,11 @@ README_ONLY = {
 MMDET_TYPE_NAMES = {'mmpretrain.ConvNeXt': 'ConvNeXt'}
 # Keys allowed to differ from mmdet's merged config; the module docstring says why.
 IGNORED_KEYS = {'default_scope', 'custom_imports', 'checkpoint'}
+# default_hooks our configs add to mmdet's (configs/_base_/default_runtime.py)
+OUR_DEFAULT_HOOKS = {'non_finite': 'rtmdet_plus.NonFiniteLossHook',
+                     'epoch_seed': 'rtmdet_plus.EpochSeedHook',
+                     'resume_fallback': 'rtmdet_plus.ResumeFallbackHook',
+                     'bad_samples': 'rtmdet_plus.BadSampleReportHook'}
 # The sections a training run reads, compared one by one for a readable failure.
 SECTIONS = [
     'model', 'train_dataloader', 'val_dataloader', 'test_dataloader', 'train_cfg', 'val_cfg',
@@ -94,6 +103,16 @@ def ours(size: str) -> Dict[str, Any]:
     return load(OUR_CONFIGS / SIZES[size])
 
 
+def without_our_hooks(cfg: Dict[str, Any]) -> Dict[str, Any]:
+    """``cfg`` less the fault-tolerance additions to ``default_hooks`` (module docstring)."""
+    cfg = copy.deepcopy(cfg)
+    hooks = cfg['default_hooks']
+    for key, hook_type in OUR_DEFAULT_HOOKS.items():
+        assert hooks.pop(key)['type'] == hook_type, key
+    assert hooks['checkpoint'].pop('backend_args') == dict(backend='atomic_local')
+    return cfg
+
+
 def renamed_types(node: Any) -> Any:
     """``node`` with mmdet's type names spelled as in our scope (``MMDET_TYPE_NAMES``)."""
     if isinstance(node, dict):
@@ -113,17 +132,27 @@ def mmdets(size: str) -> Dict[str, Any]:
 @pytest.mark.parametrize('section', SECTIONS)
 def test_section_equals_mmdet(size: str, section: str) -> None:
     assert section in mmdets(size), f'mmdet config has no {section!r}: update SECTIONS'
-    assert ours(size).get(section) == mmdets(size)[section]
+    assert without_our_hooks(ours(size)).get(section) == mmdets(size)[section]
 
 
 @needs_mmdet_configs
 @pytest.mark.parametrize('size', SIZES)
 def test_whole_config_equals_mmdet_but_scope(size: str) -> None:
-    our_cfg = {k: v for k, v in ours(size).items() if k not in IGNORED_KEYS}
+    our_cfg = {k: v for k, v in without_our_hooks(ours(size)).items() if k not in IGNORED_KEYS}
     mmdet_cfg = {k: v for k, v in mmdets(size).items() if k not in IGNORED_KEYS}
     assert sorted(our_cfg) == sorted(mmdet_cfg)
     assert our_cfg == mmdet_cfg
     assert mmdets(size)['default_scope'] == 'mmdet'
+
+
+@pytest.mark.parametrize('size', SIZES)
+def test_fault_tolerance_hooks_are_on_everywhere(size: str) -> None:
+    """Every config has the fault-tolerance hooks, named with their scope so that they build
+    from mmdet's scope too (an mmdet project with custom_imports), and atomic checkpoints."""
+    hooks = ours(size)['default_hooks']
+    assert {key: hooks[key]['type'] for key in OUR_DEFAULT_HOOKS} == OUR_DEFAULT_HOOKS
+    assert hooks['non_finite']['action'] == 'stop'
+    assert hooks['checkpoint']['backend_args'] == dict(backend='atomic_local')
 
 
 def test_recipe_facts() -> None:

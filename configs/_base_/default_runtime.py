@@ -17,14 +17,14 @@ default_hooks = dict(
     visualization=dict(type='DetVisualizationHook'),
     # a NaN/Inf loss or gradient stops the run before the optimizer step, naming the iteration,
     # the loss terms and the batch's images (action='skip' drops such steps and counts them)
-    non_finite=dict(type='NonFiniteLossHook', action='stop'),
+    non_finite=dict(type='rtmdet_plus.NonFiniteLossHook', action='stop'),
     # every epoch's random streams derived from (seed, epoch): a resumed run repeats the
     # uninterrupted one exactly
-    epoch_seed=dict(type='EpochSeedHook'),
+    epoch_seed=dict(type='rtmdet_plus.EpochSeedHook'),
     # --resume: a truncated latest checkpoint falls back to the newest readable one
-    resume_fallback=dict(type='ResumeFallbackHook'),
+    resume_fallback=dict(type='rtmdet_plus.ResumeFallbackHook'),
     # names the training samples the dataset replaced (on_bad_sample) and counts them per epoch
-    bad_samples=dict(type='BadSampleReportHook'))
+    bad_samples=dict(type='rtmdet_plus.BadSampleReportHook'))
 
 env_cfg = dict(
     cudnn_benchmark=False,
