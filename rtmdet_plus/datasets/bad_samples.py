@@ -5,8 +5,9 @@ mmengine's silent refetch loop with a reported one. A sample is bad when its pip
 missing, empty or corrupt image, an annotation the loader rejects) or returns None (no usable
 box left after the augmentations, e.g. a random crop with no object in it):
 
-- ``on_bad_sample='stop'`` (the default): an error that names the image file, the sample index
-  and the reason stops the run (from a loader worker too: the message travels with it);
+- ``on_bad_sample='stop'`` (the default): the error stops the run, its message extended with
+  the sample index, the image file and what to do (from a loader worker too: the message
+  travels with it);
   samples with no box left after augmentation are replaced by another, as in mmdet.
 - ``on_bad_sample='skip'``: every bad sample is replaced by a random other one.
 
@@ -23,6 +24,18 @@ EMPTY_AFTER_AUGMENTATION = 'no usable box left after the augmentations'
 
 class BadSampleError(RuntimeError):
     """A training sample that cannot be used, with ``on_bad_sample='stop'``."""
+
+
+def _with_context(error: Exception, index: int, image: str) -> Exception:
+    """``error`` with the sample and what to do added to its message: the same exception (type
+    kept, so callers catching e.g. ``FileNotFoundError`` still do) when its message is one
+    string, else a :class:`BadSampleError` from it."""
+    context = (f'[training sample {index}, {image}: fix or remove it, or set '
+               'on_bad_sample="skip" in the train dataset to train on without it]')
+    if len(error.args) == 1 and isinstance(error.args[0], str):
+        error.args = (f'{error.args[0]} {context}', )
+        return error
+    return BadSampleError(f'{type(error).__name__}: {error} {context}')
 
 
 class BadSampleMixin:
@@ -50,10 +63,10 @@ class BadSampleMixin:
             except Exception as error:  # noqa: B902  (any failure of the pipeline)
                 reason = f'{type(error).__name__}: {error}'
                 if self.on_bad_sample == 'stop':
-                    raise BadSampleError(
-                        f'training sample {index} ({self._image_of(index)}) cannot be used: '
-                        f'{reason}. Fix or remove it, or set on_bad_sample="skip" in the train '
-                        'dataset to train on without it') from error
+                    contextual = _with_context(error, index, self._image_of(index))
+                    if contextual is error:
+                        raise
+                    raise contextual from error
                 skipped.append(f'{self._image_of(index)}: {reason}')
             else:
                 if data is not None:
