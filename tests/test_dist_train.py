@@ -124,8 +124,11 @@ def test_slurm_train_and_test_scripts(toy, fake_srun, tmp_path):
     log = next(work_dir.glob('*/*.log')).read_text()
     assert 'Distributed launcher: slurm' in log
 
+    # score_thr 0: a 1-iteration model may score every box under the config's threshold, and
+    # CocoMetric prints no mAP for an empty result
     log = run_script('slurm_test.sh', ['partition_a', 'rtmdet_job', toy['config'],
-                                       work_dir / 'iter_1.pth', '--work-dir', tmp_path / 'st'],
+                                       work_dir / 'iter_1.pth', '--work-dir', tmp_path / 'st',
+                                       '--cfg-options', 'model.test_cfg.score_thr=0.0'],
                      cwd=toy['root'], env_extra=fake_srun['env'])
     assert 'coco/bbox_mAP: ' in log
     assert 'iter_1.pth --launcher=slurm' in fake_srun['record'].read_text()
