@@ -43,19 +43,16 @@ def read_run(folder: str) -> Dict[str, dict]:
 
 
 def box_ious(boxes_a: List[list], boxes_b: List[list]) -> np.ndarray:
-    """(A, B) IoU of x1 y1 x2 y2 boxes, or of cx cy w h angle rotated boxes."""
+    """(A, B) IoU of x1 y1 x2 y2 boxes (mmdet's ``bbox_overlaps``), or of cx cy w h angle
+    rotated boxes (our ``rbox_overlaps``)."""
     if not boxes_a or not boxes_b:
         return np.zeros((len(boxes_a), len(boxes_b)))
     a, b = torch.tensor(boxes_a, dtype=torch.float32), torch.tensor(boxes_b, dtype=torch.float32)
     if a.shape[-1] == 5:
         from rtmdet_plus.structures import rbox_overlaps
         return rbox_overlaps(a, b).numpy()
-    lt = torch.maximum(a[:, None, :2], b[None, :, :2])
-    rb = torch.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = (rb - lt).clamp(min=0).prod(-1)
-    area_a = (a[:, 2:] - a[:, :2]).clamp(min=0).prod(-1)
-    area_b = (b[:, 2:] - b[:, :2]).clamp(min=0).prod(-1)
-    return (inter / (area_a[:, None] + area_b[None] - inter).clamp(min=1e-9)).numpy()
+    from mmdet.structures.bbox import bbox_overlaps
+    return bbox_overlaps(a, b).numpy()
 
 
 def match(first: dict, second: dict, score_thr: float, iou_thr: float
