@@ -1,0 +1,193 @@
+"""Training equals mmdet 3.3.0's step by step (teacher-forced): mmdet's RTMDet trains for
+``STEPS`` steps on mmdet's own dataloader (the recipe's Mosaic/MixUp pipeline at a small size)
+over the generated shapes set, with the optimizer wrapper, warm-up and EMA built from mmdet's
+config. Before each step ours gets mmdet's weights, optimizer state and EMA state, takes the same
+batch and makes its own step with the optimizer wrapper, scheduler and EMA built from our config.
+
+Free-running float32 trajectories are no test: two runs of one implementation part within a few
+AdamW steps from a 1e-7 perturbation. So each step compares what decides the step: the loss
+(1e-6 relative), every gradient (1e-4 of the tensor's largest), the learning rates, and the EMA
+given the same weights; once, the optimizer's parameter groups by name. Adam amplifies float
+noise on near-zero gradients, so weights after a step are not compared.
+"""
+import copy
+import os
+
+import pytest
+import torch
+from mmdet.registry import DATASETS as MMDET_DATASETS
+from mmdet.registry import MODELS as MMDET_MODELS
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import PARAM_SCHEDULERS, DefaultScope, init_default_scope
+from mmengine.runner import Runner
+
+from rtmdet_plus.datasets.shapes import use_data_root
+from rtmdet_plus.registry import MODELS
+from tools.analysis_tools.mmdet_oracle import (CONFIGS, MMDET_CONFIGS,
+                                               single_process_model_cfg)
+
+STEPS = 20
+BATCH = 4
+SIZE = 192  # the recipe's 640 (and 1280 for the large-scale jitter) scaled to this
+LOSS_RTOL = 1e-6
+GRAD_TOL = 1e-4
+
+
+def rescaled(node, size: int = SIZE):
+    """A copy of a pipeline with the recipe's 640-pixel scales (1280 for the jitter) at ``size``."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key in ('img_scale', 'scale', 'crop_size', 'size') and isinstance(value, tuple):
+                value = tuple(size * v // 640 for v in value)
+            out[key] = rescaled(value, size)
+        return out
+    if isinstance(node, list):
+        return [rescaled(v, size) for v in node]
+    return node
+
+
+def side_config(path: str, data_root: str, num_classes: int) -> Config:
+    """A config of either side at the test's scale: the shapes set, one process, batch 4."""
+    cfg = Config.fromfile(path)
+    cfg.train_dataloader.dataset.update(
+        data_root=data_root, ann_file='annotations/instances_train.json',
+        data_prefix=dict(img='train/'), metainfo=dict(classes=(
+            'ellipse', 'rectangle', 'triangle', 'star')[:num_classes]),
+        pipeline=rescaled(cfg.train_dataloader.dataset.pipeline))
+    cfg.train_dataloader.update(batch_size=BATCH, num_workers=0, persistent_workers=False)
+    cfg.train_dataloader.pop('batch_sampler', None)
+    cfg.model = single_process_model_cfg(cfg.model)
+    cfg.model.bbox_head.num_classes = num_classes
+    return cfg
+
+
+class Side:
+    """One implementation's model, optimizer wrapper, warm-up scheduler and EMA, each built from
+    its own config in its own registry scope."""
+
+    def __init__(self, cfg: Config, scope: str, models_registry) -> None:
+        self.cfg = cfg
+        with DefaultScope.overwrite_default_scope(scope):
+            init_default_scope(scope)
+            self.model = models_registry.build(cfg.model)
+            self.model.init_weights()  # as the Runner does
+            self.optim_wrapper = build_optim_wrapper(self.model, cfg.optim_wrapper)
+            warmup = [s for s in cfg.param_scheduler if not s.get('by_epoch', True)]
+            self.schedulers = [PARAM_SCHEDULERS.build(dict(s, optimizer=self.optim_wrapper))
+                               for s in warmup]
+            ema = next(h for h in cfg.custom_hooks if h['type'].split('.')[-1] == 'EMAHook')
+            ema_args = {k: v for k, v in ema.items() if k not in ('type', 'ema_type', 'priority',
+                                                                 'begin_iter', 'strict_load')}
+            self.ema = models_registry.build(dict(type=ema['ema_type'], model=self.model,
+                                                  **ema_args))
+        self.model.train()
+
+    def loss_and_grads(self, batch: dict):
+        """Preprocess ``batch``, compute the losses, backward through the optimizer wrapper.
+        Returns (total loss, {term: value}, {parameter name: gradient})."""
+        data = self.model.data_preprocessor(copy.deepcopy(batch), True)
+        losses = self.model(**data, mode='loss')
+        total, log_vars = self.model.parse_losses(losses)
+        self.optim_wrapper.backward(total)
+        grads = {n: p.grad.detach().clone() for n, p in self.model.named_parameters()
+                 if p.grad is not None}
+        return total.detach(), dict(log_vars), grads, data['inputs']
+
+    def step(self) -> None:
+        self.optim_wrapper.step()
+        self.optim_wrapper.zero_grad()
+        for scheduler in self.schedulers:
+            scheduler.step()
+
+    def learning_rates(self):
+        return [group['lr'] for group in self.optim_wrapper.optimizer.param_groups]
+
+
+def group_settings(side: Side) -> dict:
+    """{parameter name: (lr, weight decay, betas, eps)} of its optimizer group."""
+    by_id = {}
+    for group in side.optim_wrapper.optimizer.param_groups:
+        for param in group['params']:
+            by_id[id(param)] = (group['lr'], group['weight_decay'], tuple(group['betas']),
+                                group['eps'])
+    return {name: by_id[id(p)] for name, p in side.model.named_parameters() if id(p) in by_id}
+
+
+def assert_same_gradients(ours: dict, reference: dict, step: int) -> None:
+    assert ours.keys() == reference.keys(), f'step {step}: other parameters have gradients'
+    for name, ref in reference.items():
+        largest = ref.abs().max().item()
+        error = (ours[name] - ref).abs().max().item()
+        assert error <= GRAD_TOL * largest + 1e-12, (
+            f'step {step}: gradient of {name} differs by {error:.3g} (largest {largest:.3g})')
+
+
+def teacher_forced_run(reference: Side, ours: Side, loader, steps: int = STEPS) -> list:
+    """The test's loop; returns the per-step (mmdet loss, our loss)."""
+    assert group_settings(ours) == group_settings(reference)
+    assert ours.ema.momentum == reference.ema.momentum
+    assert ours.ema.update_buffers == reference.ema.update_buffers
+    losses = []
+    batches = iter(loader)
+    for step in range(steps):
+        try:
+            batch = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            batch = next(batches)
+        # mmdet's state before the step, into ours
+        ours.model.load_state_dict(reference.model.state_dict())
+        ours.optim_wrapper.optimizer.load_state_dict(
+            copy.deepcopy(reference.optim_wrapper.optimizer.state_dict()))
+        ours.ema.load_state_dict(reference.ema.state_dict())
+        ref_loss, ref_terms, ref_grads, ref_inputs = reference.loss_and_grads(batch)
+        our_loss, our_terms, our_grads, our_inputs = ours.loss_and_grads(batch)
+        assert torch.equal(our_inputs, ref_inputs)
+        assert abs(our_loss.item() - ref_loss.item()) <= LOSS_RTOL * abs(ref_loss.item()), (
+            f'step {step}: loss {our_loss.item()!r} against mmdet {ref_loss.item()!r}')
+        for term, value in ref_terms.items():
+            assert abs(our_terms[term] - value) <= 1e-5 * max(abs(value), 1e-3), (step, term)
+        assert_same_gradients(our_grads, ref_grads, step)
+        assert ours.learning_rates() == reference.learning_rates(), f'step {step}'
+        reference.step()
+        ours.step()
+        # the EMA update, given the same weights
+        ours.model.load_state_dict(reference.model.state_dict())
+        reference.ema.update_parameters(reference.model)
+        ours.ema.update_parameters(ours.model)
+        for (name, ref), (_, our) in zip(reference.ema.state_dict().items(),
+                                         ours.ema.state_dict().items()):
+            assert torch.equal(our, ref), f'step {step}: EMA {name}'
+        losses.append((ref_loss.item(), our_loss.item()))
+    return losses
+
+
+def mmdet_loader(cfg: Config, seed: int = 0):
+    """mmdet's own train dataloader from mmdet's config (in mmdet's scope)."""
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        init_default_scope('mmdet')
+        return Runner.build_dataloader(cfg.train_dataloader, seed=seed)
+
+
+DETECTION = [('rtmdet/rtmdet_tiny_8xb32-300e_coco.py', 'rtmdet/rtmdet_tiny_8xb32-300e_coco.py'),
+             ('rtmdet/rtmdet-ins_tiny_8xb32-300e_coco.py',
+              'rtmdet/rtmdet-ins_tiny_8xb32-300e_coco.py')]
+
+
+@pytest.mark.parametrize('batched_assign', [True, False], ids=['batched', 'per-image'])
+@pytest.mark.parametrize('configs', DETECTION, ids=['det', 'ins'])
+def test_teacher_forced_steps_equal_mmdet(configs, batched_assign, shapes_dataset, report_figure):
+    torch.manual_seed(0)
+    data_root = f'{shapes_dataset}{os.sep}'
+    ref_cfg = side_config(os.path.join(MMDET_CONFIGS, configs[0]), data_root, 4)
+    our_cfg = side_config(os.path.join(CONFIGS, configs[1]), data_root, 4)
+    reference = Side(ref_cfg, 'mmdet', MMDET_MODELS)
+    ours = Side(our_cfg, 'rtmdet_plus', MODELS)
+    ours.model.bbox_head.batched_assign = batched_assign
+    losses = teacher_forced_run(reference, ours, mmdet_loader(ref_cfg))
+    worst = max(abs(a - b) / abs(a) for a, b in losses)
+    report_figure(f'[teacher-forced] {configs[1]} ({"batched" if batched_assign else "per image"}):'
+                  f' {STEPS} steps, loss {losses[0][0]:.4f} -> {losses[-1][0]:.4f}, largest '
+                  f'relative loss difference {worst:.2g}')
