@@ -191,3 +191,49 @@ def test_teacher_forced_steps_equal_mmdet(configs, batched_assign, shapes_datase
     report_figure(f'[teacher-forced] {configs[1]} ({"batched" if batched_assign else "per image"}):'
                   f' {STEPS} steps, loss {losses[0][0]:.4f} -> {losses[-1][0]:.4f}, largest '
                   f'relative loss difference {worst:.2g}')
+
+
+def test_teacher_forced_rotated_steps_equal_mmrotate(tmp_path, report_figure):
+    """RTMDet-R tiny: mmrotate 1.0.0rc1's model, optimizer wrapper, warm-up and EMA from its own
+    DOTA config (see tools/analysis_tools/mmrotate_oracle.py) against ours from ours, on our
+    generated rotated shapes loader (mmrotate's datasets do not import), both assignment paths."""
+    from tools.analysis_tools import mmrotate_oracle
+
+    if mmrotate_oracle.mmrotate_folder() is None:
+        pytest.skip(f'the mmrotate 1.0.0rc1 oracle is not installed under '
+                    f'{mmrotate_oracle.ORACLES} (make env installs it)')
+    mmrotate_registry = mmrotate_oracle.load_mmrotate()
+    from rtmdet_plus.datasets import RotatedShapesConfig, generate_rotated_shapes_dataset
+
+    shapes = Config.fromfile(os.path.join(
+        CONFIGS, 'rotated_rtmdet', 'rotated_rtmdet_tiny_1xb8-12e_rshapes.py'))
+    data_root = f'{tmp_path / "rotated_shapes"}{os.sep}'
+    generate_rotated_shapes_dataset(data_root, RotatedShapesConfig(
+        **dict(shapes.rotated_shapes_dataset, num_train=16, num_val=2)))
+    shapes.train_dataloader.dataset.data_root = data_root
+    shapes.train_dataloader.update(batch_size=BATCH, num_workers=0, persistent_workers=False)
+    num_classes = len(shapes.classes)
+
+    def rotated_config(path):
+        cfg = Config.fromfile(path)
+        cfg.model = single_process_model_cfg(cfg.model)
+        cfg.model.bbox_head.num_classes = num_classes
+        return cfg
+
+    with DefaultScope.overwrite_default_scope('rtmdet_plus'):
+        init_default_scope('rtmdet_plus')
+        loader = Runner.build_dataloader(shapes.train_dataloader, seed=0)
+    for batched_assign in (True, False):
+        torch.manual_seed(0)
+        reference = Side(rotated_config(mmrotate_oracle.mmrotate_config(
+            'rotated_rtmdet/rotated_rtmdet_tiny-3x-dota.py')), 'mmrotate',
+            mmrotate_registry.MODELS)
+        ours = Side(rotated_config(os.path.join(
+            CONFIGS, 'rotated_rtmdet', 'rotated_rtmdet_tiny-3x-dota.py')), 'rtmdet_plus', MODELS)
+        ours.model.bbox_head.batched_assign = batched_assign
+        losses = teacher_forced_run(reference, ours, loader)
+        worst = max(abs(a - b) / abs(a) for a, b in losses)
+        report_figure(f'[teacher-forced] rotated_rtmdet_tiny-3x-dota against mmrotate 1.0.0rc1 '
+                      f'({"batched" if batched_assign else "per image"}): {len(losses)} steps, '
+                      f'loss {losses[0][0]:.4f} -> {losses[-1][0]:.4f}, largest relative loss '
+                      f'difference {worst:.2g}')
