@@ -31,6 +31,10 @@ $(ENV_STAMP): $(REQS)
 		MMCV_WITH_OPS=1 MAX_JOBS=$${MAX_JOBS:-2} $(PIP) install --no-build-isolation mmcv==2.1.0 \
 			-c requirements/constraints.txt
 	$(PIP) install -r requirements/runtime.txt -r requirements/tests.txt -c requirements/constraints.txt
+	# mmrotate 1.0.0rc1: the tests' reference RTMDet-R (tools/analysis_tools/mmrotate_oracle.py).
+	# It refuses mmdet 3.3 at import and pulls e2cnn, so it goes without dependencies into a
+	# folder off sys.path that only the oracle loader reads; the package never imports it.
+	$(PIP) install --no-deps --upgrade --target $(VENV)/oracles -c requirements/constraints.txt mmrotate==1.0.0rc1
 	# Legacy develop install: mim finds configs and tools under rtmdet_plus/.mim (see setup.py).
 	$(PIP) install --no-deps --no-build-isolation --no-use-pep517 -e .
 	$(PY) -c "import mmcv.ops, mmdet, rtmdet_plus; print('environment ok: mmcv', mmcv.__version__, 'mmdet', mmdet.__version__)"

@@ -38,8 +38,8 @@ MODULES = ('mmrotate.registry', 'mmrotate.structures',
 def mmrotate_folder() -> Optional[str]:
     """The oracle copy's ``mmrotate`` folder, or None when ``make env`` has not installed it."""
     folder = os.path.join(ORACLES, 'mmrotate')
-    return folder if os.path.isfile(os.path.join(folder, 'rotated_rtmdet_head.py')) or \
-        os.path.isdir(os.path.join(folder, 'models')) else None
+    head = os.path.join(folder, 'models', 'dense_heads', 'rotated_rtmdet_head.py')
+    return folder if os.path.isfile(head) else None
 
 
 def mmrotate_config(name: str) -> str:
