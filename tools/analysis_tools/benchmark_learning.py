@@ -23,33 +23,24 @@ import tempfile
 from benchmarking import run_worker as _run_worker
 
 CONFIG = 'rtmdet/rtmdet_tiny_8xb32-300e_coco.py'
+SHAPES_CONFIG = 'rtmdet/rtmdet_tiny_1xb4-12e_shapes.py'
 CLASSES = ('ellipse', 'rectangle', 'star')
 
 
 def recipe(cfg, data_root: str, size: int, batch: int, lr: float, iters: int,
            val_interval: int, seed: int, work_dir: str) -> None:
     """The changes both sides get (in place on an mmengine ``Config``)."""
-    from mmdet_oracle import single_process_model_cfg
+    from mmdet_oracle import CONFIGS, single_process_model_cfg
+    from mmengine.config import Config
 
     cfg.model = single_process_model_cfg(cfg.model)
     cfg.model.bbox_head.num_classes = len(CLASSES)
-    scale = (size, size)
-    train_pipeline = [
-        dict(type='LoadImageFromFile'),
-        dict(type='LoadAnnotations', with_bbox=True),
-        dict(type='Resize', scale=scale, keep_ratio=True),
-        dict(type='RandomFlip', prob=0.5),
-        dict(type='Pad', size=scale, pad_val=dict(img=(114, 114, 114))),
-        dict(type='PackDetInputs'),
-    ]
-    test_pipeline = [
-        dict(type='LoadImageFromFile'),
-        dict(type='Resize', scale=scale, keep_ratio=True),
-        dict(type='Pad', size=scale, pad_val=dict(img=(114, 114, 114))),
-        dict(type='LoadAnnotations', with_bbox=True),
-        dict(type='PackDetInputs',
-             meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
-    ]
+    # the shapes recipe's flip-only pipelines, at this size
+    shapes = Config.fromfile(os.path.join(CONFIGS, SHAPES_CONFIG))
+    train_pipeline, test_pipeline = (
+        [dict(t, scale=(size, size)) if t['type'] == 'Resize' else
+         dict(t, size=(size, size)) if t['type'] == 'Pad' else t for t in pipeline]
+        for pipeline in (shapes.train_pipeline, shapes.test_pipeline))
     metainfo = dict(classes=CLASSES)
     for loader, split, pipeline in (('train_dataloader', 'train', train_pipeline),
                                     ('val_dataloader', 'val', test_pipeline)):
