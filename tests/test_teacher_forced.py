@@ -68,7 +68,6 @@ class Side:
     its own config in its own registry scope."""
 
     def __init__(self, cfg: Config, scope: str, models_registry) -> None:
-        self.cfg = cfg
         with DefaultScope.overwrite_default_scope(scope):
             init_default_scope(scope)
             self.model = models_registry.build(cfg.model)
@@ -105,14 +104,13 @@ class Side:
         return [group['lr'] for group in self.optim_wrapper.optimizer.param_groups]
 
 
-def group_settings(side: Side) -> dict:
-    """{parameter name: (lr, weight decay, betas, eps)} of its optimizer group."""
-    by_id = {}
-    for group in side.optim_wrapper.optimizer.param_groups:
-        for param in group['params']:
-            by_id[id(param)] = (group['lr'], group['weight_decay'], tuple(group['betas']),
-                                group['eps'])
-    return {name: by_id[id(p)] for name, p in side.model.named_parameters() if id(p) in by_id}
+def optimizer_groups(side: Side) -> list:
+    """Per optimizer group, in order: (parameter names, lr, weight decay, betas, eps). Equal
+    lists mean every parameter has the same settings and optimizer states map one to one."""
+    names = {id(p): n for n, p in side.model.named_parameters()}
+    return [([names[id(p)] for p in group['params']], group['lr'], group['weight_decay'],
+             tuple(group['betas']), group['eps'])
+            for group in side.optim_wrapper.optimizer.param_groups]
 
 
 def assert_same_gradients(ours: dict, reference: dict, step: int) -> None:
@@ -126,7 +124,7 @@ def assert_same_gradients(ours: dict, reference: dict, step: int) -> None:
 
 def teacher_forced_run(reference: Side, ours: Side, loader, steps: int = STEPS) -> list:
     """The test's loop; returns the per-step (mmdet loss, our loss)."""
-    assert group_settings(ours) == group_settings(reference)
+    assert optimizer_groups(ours) == optimizer_groups(reference)
     assert ours.ema.momentum == reference.ema.momentum
     assert ours.ema.update_buffers == reference.ema.update_buffers
     losses = []
