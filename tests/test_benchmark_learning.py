@@ -22,7 +22,8 @@ def test_summary_gives_means_deviations_and_the_difference_with_its_standard_err
     assert row['standard_error'] == pytest.approx(math.sqrt(0.01 / 3 + 0.01 / 3))
     assert row['within_two_se']
     apart = summary([0.40, 0.41, 0.42], [0.50, 0.51, 0.52])
-    assert apart['difference'] == pytest.approx(0.1) and not apart['within_two_se']
+    assert apart['difference'] == pytest.approx(0.1) and apart['within_two_se'] is False
+    assert summary([0.4], [0.5])['within_two_se'] is None  # one seed: no standard error
 
 
 @pytest.mark.slow

@@ -323,21 +323,32 @@ def test_mmcv_rotated_iou_agrees_with_the_torch_iou():
 
 def test_rbox_overlaps_of_a_crowd_equals_every_pair_computed():
     """All pairs only clip the polygons of pairs whose horizontal extents touch; the result
-    is the op's value on every pair (the others 0), in IoU and IoF."""
+    is the op's value on every pair (the others 0), in IoU and IoF, and equals mmcv's dense
+    op wherever that op is right (pairs without nearly collinear edges)."""
+    from mmcv.ops import box_iou_rotated
+
+    from rtmdet_plus.structures.bbox.rotated_overlaps import near_collinear_edges
+
     generator = torch.Generator().manual_seed(11)
     crowd = torch.rand(400, 5, generator=generator) * torch.tensor([512., 512., 30., 30., 3.])
     crowd[:, 2:4] += 1
     crowd[:, 4] -= 1.5
     priors = crowd[torch.randint(0, 400, (900, ), generator=generator)].clone()
     priors[:300] += torch.randn(300, 5, generator=generator) * torch.tensor([3., 3., 1., 1., .2])
-    priors[300:400, 4] += math.pi / 2  # the same rectangle, sides swapped
+    # the same rectangles described with the sides swapped and the angle turned by 90 degrees
+    priors[300:400] = priors[300:400][:, [0, 1, 3, 2, 4]] + torch.tensor([0., 0., 0., 0., math.pi / 2])
     priors[:, 2:4] = priors[:, 2:4].clamp(min=1)
     for mode in ('iou', 'iof'):
         full = rbox_overlaps(priors, crowd, mode=mode)
         every_pair = rbox_overlaps(priors.repeat_interleave(400, 0), crowd.repeat(900, 1),
                                    mode=mode, is_aligned=True).view(900, 400)
         assert torch.equal(full, every_pair)
+        dense = box_iou_rotated(priors, crowd, mode=mode)
+        plain = ~near_collinear_edges(priors[:, None], crowd[None])
+        assert torch.equal(full[plain], dense[plain])
         assert 0.002 < (full > 0).float().mean() < 0.05  # a crowd: few pairs touch
+    assert (full[300:400] > 0.99).any()  # the turned descriptions overlap their rectangles
+
 
 def test_rbox_overlaps_modes_shapes_and_calculator():
     boxes1 = random_rboxes(6, seed=10, dtype=torch.float32)

@@ -6,9 +6,11 @@ batch and makes its own step with the optimizer wrapper, scheduler and EMA built
 
 Free-running float32 trajectories are no test: two runs of one implementation part within a few
 AdamW steps from a 1e-7 perturbation. So each step compares what decides the step: the loss
-(1e-6 relative), every gradient (1e-4 of the tensor's largest), the learning rates, and the EMA
-given the same weights; once, the optimizer's parameter groups by name. Adam amplifies float
-noise on near-zero gradients, so weights after a step are not compared.
+(1e-6 relative), every gradient (1e-4 of the tensor's largest), the learning rates before and
+after the step, the update (given mmdet's gradients, our optimizer wrapper must give the same
+weights, bit for bit) and the EMA update (equal); once, the optimizer's groups in order, by
+parameter name, with their lr, weight decay, betas and eps. Our own gradients are not stepped
+with: Adam amplifies their float noise where gradients are near zero.
 """
 import copy
 import os
@@ -135,29 +137,40 @@ def teacher_forced_run(reference: Side, ours: Side, loader, steps: int = STEPS) 
         except StopIteration:
             batches = iter(loader)
             batch = next(batches)
-        # mmdet's state before the step, into ours
+        # mmdet's state before the step, into ours: weights, Adam moments, EMA; the optimizer
+        # groups' settings (lr, eps, ...) stay ours, so our scheduler drives our lr
         ours.model.load_state_dict(reference.model.state_dict())
-        ours.optim_wrapper.optimizer.load_state_dict(
-            copy.deepcopy(reference.optim_wrapper.optimizer.state_dict()))
+        optimizer_state = copy.deepcopy(reference.optim_wrapper.optimizer.state_dict())
+        optimizer_state['param_groups'] = ours.optim_wrapper.optimizer.state_dict()['param_groups']
+        ours.optim_wrapper.optimizer.load_state_dict(optimizer_state)
         ours.ema.load_state_dict(reference.ema.state_dict())
         ref_loss, ref_terms, ref_grads, ref_inputs = reference.loss_and_grads(batch)
         our_loss, our_terms, our_grads, our_inputs = ours.loss_and_grads(batch)
         assert torch.equal(our_inputs, ref_inputs)
         assert abs(our_loss.item() - ref_loss.item()) <= LOSS_RTOL * abs(ref_loss.item()), (
             f'step {step}: loss {our_loss.item()!r} against mmdet {ref_loss.item()!r}')
+        assert our_terms.keys() == ref_terms.keys()
         for term, value in ref_terms.items():
             assert abs(our_terms[term] - value) <= 1e-5 * max(abs(value), 1e-3), (step, term)
         assert_same_gradients(our_grads, ref_grads, step)
         assert ours.learning_rates() == reference.learning_rates(), f'step {step}'
+        # The update itself: given mmdet's gradients, our optimizer wrapper (type, settings,
+        # clipping) must move the weights exactly as mmdet's; then our scheduler its lr.
+        for name, param in ours.model.named_parameters():
+            param.grad = ref_grads[name].clone() if name in ref_grads else None
         reference.step()
         ours.step()
+        for (name, ref), (_, our) in zip(reference.model.named_parameters(),
+                                         ours.model.named_parameters()):
+            assert torch.equal(our, ref), f'step {step}: {name} after the optimizer step'
+        assert ours.learning_rates() == reference.learning_rates(), f'after step {step}'
         # the EMA update, given the same weights
-        ours.model.load_state_dict(reference.model.state_dict())
         reference.ema.update_parameters(reference.model)
         ours.ema.update_parameters(ours.model)
-        for (name, ref), (_, our) in zip(reference.ema.state_dict().items(),
-                                         ours.ema.state_dict().items()):
-            assert torch.equal(our, ref), f'step {step}: EMA {name}'
+        ref_ema, our_ema = reference.ema.state_dict(), ours.ema.state_dict()
+        assert our_ema.keys() == ref_ema.keys()
+        for name, ref in ref_ema.items():
+            assert torch.equal(our_ema[name], ref), f'step {step}: EMA {name}'
         losses.append((ref_loss.item(), our_loss.item()))
     return losses
 

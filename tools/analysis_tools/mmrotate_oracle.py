@@ -9,7 +9,8 @@ without dependencies, into ``<venv>/oracles`` (not on ``sys.path``, so nothing e
   ``__init__`` files are not run), then the registry, the structures, the coders, the IoU
   calculator, the rotated IoU loss and the RTMDet-R heads;
 - mmrotate's ``RotatedBoxes``/``QuadriBoxes`` register with mmdet's box-type registry only
-  while they are imported: ours keep the names 'rbox'/'qbox' afterwards;
+  while they are imported: ours keep the names 'rbox'/'qbox' afterwards, and mmrotate's classes
+  map to those names (``convert_to`` on them uses our converters);
 - the rotated IoU loss calls mmcv's ``diff_iou_rotated_2d``, which has no CPU kernel: it is given
   our differentiable polygon-clipping IoU (``rtmdet_plus.structures.rotated_box_iou``, itself
   tested against mmcv's ``box_iou_rotated``).
@@ -77,21 +78,30 @@ def load_mmrotate() -> types.ModuleType:
 
     registries = (box_type.box_types, box_type._box_type_to_name, box_type.box_converters)
     saved = [dict(registry) for registry in registries]
-    ours = [name for name in box_type.box_types if name.split('.')[-1] in ('rbox', 'qbox')]
-    our_classes = [box_type.box_types[name] for name in ours]
-    for name in ours:
-        del box_type.box_types[name]
-    for cls in our_classes:
-        del box_type._box_type_to_name[cls]
-    for key in [k for k in box_type.box_converters if 'rbox' in k or 'qbox' in k]:
-        del box_type.box_converters[key]
+    ours = {name: cls for name, cls in box_type.box_types.items()
+            if name.split('.')[-1] in ('rbox', 'qbox')}
     try:
+        for name, cls in ours.items():
+            del box_type.box_types[name]
+            del box_type._box_type_to_name[cls]
+        for key in [k for k in box_type.box_converters if 'rbox' in k or 'qbox' in k]:
+            del box_type.box_converters[key]
         for name in MODULES:
             importlib.import_module(name)
+    except BaseException:
+        for name in [n for n in sys.modules if n == 'mmrotate' or n.startswith('mmrotate.')]:
+            del sys.modules[name]
+        raise
     finally:
         for registry, before in zip(registries, saved):
             registry.clear()
             registry.update(before)
+    # mmrotate's box classes take our names in the reverse table only, so that their
+    # convert_to() reaches our converters; names still resolve to our classes
+    structures = sys.modules['mmrotate.structures']
+    for name, cls in ours.items():
+        theirs = structures.RotatedBoxes if name.endswith('rbox') else structures.QuadriBoxes
+        box_type._box_type_to_name[theirs] = name
     registry = sys.modules['mmrotate.registry']
     # building in scope 'mmrotate' would otherwise import mmrotate.utils (and every model)
     for node in vars(registry).values():

@@ -64,15 +64,19 @@ def axis_aligned_extents(boxes: Tensor) -> Tensor:
 
 def touching_pairs(boxes1: Tensor, boxes2: Tensor) -> Tuple[Tensor, Tensor]:
     """(M, 5) and (N, 5) rotated boxes -> row and column indices of the pairs whose horizontal
-    extents overlap (widened by 1e-3 of the larger extent, so no intersecting pair is missed
-    to rounding); every other pair has zero intersection."""
+    extents overlap (widened by 1e-3 of the largest extent and coordinate, so no intersecting
+    pair is lost to rounding); every other pair has zero intersection. A box with a non-finite
+    value touches every box (the op decides what it gives)."""
     extents1, extents2 = axis_aligned_extents(boxes1), axis_aligned_extents(boxes2)
-    pad = 1e-3 * (extents1[:, 2:] - extents1[:, :2]).amax() + 1e-3 * (
-        extents2[:, 2:] - extents2[:, :2]).amax() + 1e-3
+    finite1, finite2 = torch.isfinite(extents1).all(1), torch.isfinite(extents2).all(1)
+    finite_extents = torch.cat([extents1[finite1], extents2[finite2]])
+    scale = finite_extents.abs().amax() if finite_extents.numel() else extents1.new_tensor(0.)
+    pad = 1e-3 * scale + 1e-3
     overlap = (extents1[:, None, 0] <= extents2[None, :, 2] + pad) & (
         extents2[None, :, 0] <= extents1[:, None, 2] + pad)
     overlap &= extents1[:, None, 1] <= extents2[None, :, 3] + pad
     overlap &= extents2[None, :, 1] <= extents1[:, None, 3] + pad
+    overlap |= ~finite1[:, None] | ~finite2[None]
     return overlap.nonzero(as_tuple=True)
 
 
