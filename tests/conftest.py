@@ -41,7 +41,8 @@ def report_figure(capsys):
 
 # The trainings (minutes each, on one thread) run first, so that pytest-xdist's file-by-file
 # scheduler starts them on different workers and the short files fill in around them.
-LONG_FILES = ('test_learning.py', 'test_learning_ins.py', 'test_rotated_learning.py')
+LONG_FILES = ('test_learning.py', 'test_learning_ins.py', 'test_rotated_learning.py',
+              'test_teacher_forced.py')
 
 
 def pytest_collection_modifyitems(config, items):
