@@ -9,6 +9,7 @@ from mmdet.structures.bbox import HorizontalBoxes
 from mmengine.structures import InstanceData
 
 from rtmdet_plus.models.task_modules.assigners.dynamic_soft_label_assigner import (
+    batched_dynamic_k_matching,
     DynamicSoftLabelAssigner, dynamic_k_matching, mask_centers, soft_center_prior, soft_label_cost)
 
 
@@ -152,3 +153,29 @@ def test_batch_assign_image_with_objects_but_no_candidate_prior():
     assert (batch.gt_index[1] == -1).all() and (batch.labels[1] == -1).all()
     expected = ReferenceAssigner().assign(*cases[0])
     assert torch.equal(batch.gt_index[0] + 1, expected.gt_inds)
+
+
+@pytest.mark.parametrize('seed', range(4))
+def test_batched_matching_breaks_cost_ties_as_per_image_topk(seed):
+    """Costs with many exact ties (far priors whose float32 costs round alike): the batched
+    matching picks the same priors as ``dynamic_k_matching`` (each ground truth's own k over
+    its image's candidates, mmdet's ``topk``), whatever the other images' candidate counts."""
+    generator = torch.Generator().manual_seed(seed)
+    counts = [300, 120, 517]
+    num_gts = 9
+    cost = torch.full((len(counts), max(counts), num_gts), float('inf'))
+    ious = torch.zeros_like(cost)
+    wanted = torch.randint(1, 14, (len(counts), num_gts), generator=generator)
+    for img, count in enumerate(counts):
+        cost[img, :count] = torch.randint(0, 6, (count, num_gts), generator=generator).float()
+        ious[img, :count] = torch.rand(count, num_gts, generator=generator)
+    matched, matched_iou = batched_dynamic_k_matching(cost, ious, wanted, torch.tensor(counts))
+    for img, count in enumerate(counts):
+        # dynamic_k_matching takes k from the IoUs: give it IoUs whose top-13 sum is the k
+        k_ious = torch.zeros(count, num_gts)
+        k_ious[0] = wanted[img].float() + 0.5
+        expected, _ = dynamic_k_matching(cost[img, :count], k_ious, 13)
+        assert torch.equal(matched[img, :count], expected), img
+        assert (matched[img, count:] == -1).all()
+        assert torch.equal(matched_iou[img, :count][expected >= 0],
+                           ious[img, :count][expected >= 0, expected[expected >= 0]])

@@ -22,7 +22,7 @@ from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import PARAM_SCHEDULERS, DefaultScope, init_default_scope
-from mmengine.runner import Runner
+from mmengine.runner import Runner, set_random_seed
 
 from rtmdet_plus.datasets.shapes import use_data_root
 from rtmdet_plus.registry import MODELS
@@ -190,7 +190,10 @@ DETECTION = [('rtmdet/rtmdet_tiny_8xb32-300e_coco.py', 'rtmdet/rtmdet_tiny_8xb32
 @pytest.mark.parametrize('batched_assign', [True, False], ids=['batched', 'per-image'])
 @pytest.mark.parametrize('configs', DETECTION, ids=['det', 'ins'])
 def test_teacher_forced_steps_equal_mmdet(configs, batched_assign, shapes_dataset, report_figure):
-    torch.manual_seed(0)
+    # mmdet's pipeline draws from the global generators. With seed 1, Ins meets at step 4 an
+    # object whose mask the crop emptied (its centre of mass is 0, 0), so far priors tie in
+    # cost: the batched path once broke such ties unlike mmdet's per-ground-truth topk.
+    set_random_seed(1)
     data_root = f'{shapes_dataset}{os.sep}'
     ref_cfg = side_config(os.path.join(MMDET_CONFIGS, configs[0]), data_root, 4)
     our_cfg = side_config(os.path.join(CONFIGS, configs[1]), data_root, 4)
@@ -235,7 +238,7 @@ def test_teacher_forced_rotated_steps_equal_mmrotate(tmp_path, report_figure):
         init_default_scope('rtmdet_plus')
         loader = Runner.build_dataloader(shapes.train_dataloader, seed=0)
     for batched_assign in (True, False):
-        torch.manual_seed(0)
+        set_random_seed(0)
         reference = Side(rotated_config(mmrotate_oracle.mmrotate_config(
             'rotated_rtmdet/rotated_rtmdet_tiny-3x-dota.py')), 'mmrotate',
             mmrotate_registry.MODELS)

@@ -180,9 +180,40 @@ def gather_rows(values: Tensor, index: Tensor) -> Tensor:
     return values.gather(1, index[..., None].expand(-1, -1, values.size(-1)))
 
 
+def cheapest_priors(cost: Tensor, num_matches_wanted: Tensor, num_candidates: Tensor
+                    ) -> Tuple[Tensor, Tensor, Tensor]:
+    """Each ground truth's ``k`` cheapest candidate priors, as (image, slot, ground truth) triples.
+
+    ``torch.topk`` breaks ties by its algorithm, which depends on ``k`` and the length of the
+    column (a partial sort when ``64 k <= n``, else a selection). Ties happen (two far priors
+    whose costs round to the same float32), so, as :func:`dynamic_k_matching` and mmdet do, every
+    ground truth's column is cut to its image's candidates and searched with its own ``k``: one
+    ``topk`` per image and distinct ``k`` (at most ``topk`` of them), not per ground truth.
+
+    Args:
+        cost: (B, N, G) cost over candidate slots.
+        num_matches_wanted: (B, G) k of every ground truth, 0 for padding.
+        num_candidates: (B,) candidate slots in use in each image (the first ones).
+    """
+    images, slots, gts = [], [], []
+    for img in range(cost.size(0)):
+        count = int(num_candidates[img])
+        wanted = num_matches_wanted[img]
+        for k in wanted[wanted > 0].unique().tolist():
+            columns = (wanted == k).nonzero().squeeze(1)
+            chosen = cost[img, :count, columns].topk(k, dim=0, largest=False).indices  # (k, g)
+            images.append(torch.full((chosen.numel(), ), img, device=cost.device))
+            slots.append(chosen.reshape(-1))
+            gts.append(columns.repeat(k))
+    if not slots:
+        empty = num_candidates.new_zeros(0, dtype=torch.long)
+        return empty, empty, empty
+    return torch.cat(images), torch.cat(slots), torch.cat(gts)
+
+
 def batched_dynamic_k_matching(cost: Tensor, ious: Tensor, num_matches_wanted: Tensor,
-                               ) -> Tuple[Tensor, Tensor]:
-    """:func:`dynamic_k_matching` for a padded batch, without Python loops.
+                               num_candidates: Tensor) -> Tuple[Tensor, Tensor]:
+    """:func:`dynamic_k_matching` for a padded batch.
 
     Only the chosen (image, prior, ground truth) triples are handled, at most
     ``B x max(k) x G`` of them; no (B, P, G) matching matrix is built.
@@ -191,6 +222,7 @@ def batched_dynamic_k_matching(cost: Tensor, ious: Tensor, num_matches_wanted: T
         cost: (B, P, G) cost, ``inf`` where a prior or ground truth may not match.
         ious: (B, P, G) IoUs.
         num_matches_wanted: (B, G) k of every ground truth, 0 for padding.
+        num_candidates: (B,) priors (slots) in use in each image, the first ones.
 
     Returns:
         matched_gt (B, P) with -1 for unmatched priors, matched_iou (B, P), 0 when unmatched.
@@ -198,13 +230,10 @@ def batched_dynamic_k_matching(cost: Tensor, ious: Tensor, num_matches_wanted: T
     batch_size, num_priors, num_gts = cost.shape
     matched_gt = cost.new_full((batch_size * num_priors,), -1, dtype=torch.long)
     matched_iou = cost.new_zeros(batch_size * num_priors)
-    max_k = int(num_matches_wanted.max()) if num_matches_wanted.numel() else 0
-    if max_k == 0:
+    img, slot, gt = cheapest_priors(cost, num_matches_wanted, num_candidates)
+    if slot.numel() == 0:
         return matched_gt.view(batch_size, num_priors), matched_iou.view(batch_size, num_priors)
-    cheapest = cost.topk(max_k, dim=1, largest=False).indices                      # (B, k, G)
-    rank = torch.arange(max_k, device=cost.device)[None, :, None]
-    img, rank_index, gt = (rank < num_matches_wanted[:, None, :]).nonzero(as_tuple=True)
-    flat_prior = img * num_priors + cheapest[img, rank_index, gt]
+    flat_prior = img * num_priors + slot
     matched_gt[flat_prior] = gt
     # A prior claimed by several ground truths keeps the cheapest of all of them.
     claims = torch.bincount(flat_prior, minlength=batch_size * num_priors)
@@ -361,7 +390,7 @@ class DynamicSoftLabelAssigner(BaseAssigner):
         candidate_ious = ious * slot_valid[:, :, None]
         num_wanted = candidate_ious.topk(min(self.topk, num_slots), dim=1).values.sum(1).int().clamp(min=1)
         num_wanted *= gt_valid & candidates.any(1, keepdim=True)
-        slot_gt, slot_iou = batched_dynamic_k_matching(cost, ious, num_wanted)
+        slot_gt, slot_iou = batched_dynamic_k_matching(cost, ious, num_wanted, num_candidates)
         # Back from slots to priors (padded slots carry -1 / 0 onto non-candidate priors).
         matched_gt = labels_out.clone().scatter_(1, slot_prior, slot_gt)
         matched_iou = pred_boxes.new_zeros(batch_size, num_priors).scatter_(1, slot_prior, slot_iou)
