@@ -17,6 +17,7 @@ import torch
 from mmcv.ops import box_iou_rotated
 from torch import Tensor
 
+from .box_converters import rbox2hbox
 from .rotated_iou import rotated_box_intersection
 
 # As mmrotate does before calling the op: it misbehaves for tiny sides and huge coordinates.
@@ -53,21 +54,12 @@ def near_collinear_edges(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     return parallel & collinear
 
 
-def axis_aligned_extents(boxes: Tensor) -> Tensor:
-    """(N, 5) rotated boxes -> (N, 4) x1, y1, x2, y2 of the smallest horizontal box holding each."""
-    cos, sin = torch.cos(boxes[:, 4]).abs(), torch.sin(boxes[:, 4]).abs()
-    half_x = (boxes[:, 2] * cos + boxes[:, 3] * sin) / 2
-    half_y = (boxes[:, 2] * sin + boxes[:, 3] * cos) / 2
-    return torch.stack([boxes[:, 0] - half_x, boxes[:, 1] - half_y,
-                        boxes[:, 0] + half_x, boxes[:, 1] + half_y], dim=1)
-
-
 def touching_pairs(boxes1: Tensor, boxes2: Tensor) -> Tuple[Tensor, Tensor]:
     """(M, 5) and (N, 5) rotated boxes -> row and column indices of the pairs whose horizontal
     extents overlap (widened by 1e-3 of the largest extent and coordinate, so no intersecting
     pair is lost to rounding); every other pair has zero intersection. A box with a non-finite
     value touches every box (the op decides what it gives)."""
-    extents1, extents2 = axis_aligned_extents(boxes1), axis_aligned_extents(boxes2)
+    extents1, extents2 = rbox2hbox(boxes1), rbox2hbox(boxes2)
     finite1, finite2 = torch.isfinite(extents1).all(1), torch.isfinite(extents2).all(1)
     finite_extents = torch.cat([extents1[finite1], extents2[finite2]])
     scale = finite_extents.abs().amax() if finite_extents.numel() else extents1.new_tensor(0.)
