@@ -12,6 +12,7 @@ backend's and of PyTorch's predictions on ``--test-img`` (default IMG):
 ``output_<backend>.jpg`` and ``output_pytorch.jpg``. The ONNX export runs in a subprocess, as in
 MMDeploy, with the rewriters and the torch 2.13 fixes of ``rtmdet_plus.deploy`` in effect there.
 """
+
 import argparse
 import logging
 import os
@@ -35,11 +36,18 @@ def parse_args(argv=None):
     parser.add_argument('--log-level', default='INFO', choices=list(logging._nameToLevel))
     parser.add_argument('--show', action='store_true', help='also show the pictures in a window')
     parser.add_argument('--dump-info', action='store_true', help='write the SDK json files')
-    parser.add_argument('--calib-dataloader', default=None,
-                        help='INT8 configs: the model config dataloader whose images calibrate '
-                             "the quantization (default: the deploy config's, val_dataloader)")
-    parser.add_argument('--calib-images', type=int, default=None,
-                        help="INT8 configs: how many of its images (default: the deploy config's)")
+    parser.add_argument(
+        '--calib-dataloader',
+        default=None,
+        help='INT8 configs: the model config dataloader whose images calibrate '
+        "the quantization (default: the deploy config's, val_dataloader)",
+    )
+    parser.add_argument(
+        '--calib-images',
+        type=int,
+        default=None,
+        help="INT8 configs: how many of its images (default: the deploy config's)",
+    )
     return parser.parse_args(argv)
 
 
@@ -59,19 +67,38 @@ def main(argv=None) -> int:
     PIPELINE_MANAGER.enable_multiprocess(True, [torch2onnx])
     PIPELINE_MANAGER.set_log_level(log_level, [torch2onnx])
 
-    files = export_model(args.deploy_cfg, args.model_cfg, args.checkpoint, args.img,
-                         args.work_dir, device=args.device, dump_info=args.dump_info,
-                         calib_dataloader=args.calib_dataloader, calib_images=args.calib_images)
+    files = export_model(
+        args.deploy_cfg,
+        args.model_cfg,
+        args.checkpoint,
+        args.img,
+        args.work_dir,
+        device=args.device,
+        dump_info=args.dump_info,
+        calib_dataloader=args.calib_dataloader,
+        calib_images=args.calib_images,
+    )
     logger.info(f'backend files: {files}')
     deploy_cfg, _ = load_configs(args.deploy_cfg, args.model_cfg)
     backend = get_backend(deploy_cfg)
     for test_img in args.test_img or [args.img]:
-        stem = '' if not args.test_img or len(args.test_img) == 1 else \
-            '_' + osp.splitext(osp.basename(test_img))[0]
+        stem = (
+            ''
+            if not args.test_img or len(args.test_img) == 1
+            else '_' + osp.splitext(osp.basename(test_img))[0]
+        )
         for model, kind in ((files, backend), ([args.checkpoint], Backend.PYTORCH)):
             out_file = osp.join(args.work_dir, f'output_{kind.value}{stem}.jpg')
-            visualize_model(args.model_cfg, args.deploy_cfg, model, test_img, args.device,
-                            backend=kind, output_file=out_file, show_result=args.show)
+            visualize_model(
+                args.model_cfg,
+                args.deploy_cfg,
+                model,
+                test_img,
+                args.device,
+                backend=kind,
+                output_file=out_file,
+                show_result=args.show,
+            )
             logger.info(f'{kind.value} predictions drawn in {out_file}')
     return 0
 

@@ -18,6 +18,7 @@ reported by name, skipped and counted. Without --score-thr the results keep ever
 the model gives (its test_cfg threshold: right for COCO evaluation) and pictures show those
 scoring 0.3 or more. ``--out-file`` draws the predictions on a single image, as before.
 """
+
 import argparse
 import json
 import os
@@ -32,45 +33,78 @@ try:
     from rtmdet_plus.apis.result_files import CocoResults, DotaResults
     from rtmdet_plus.apis.sources import open_source, read_ahead
 except ImportError as error:
-    raise SystemExit(f'Cannot import rtmdet_plus ({error}): install it with `pip install -e .` '
-                     'from the repository root, or put the root on PYTHONPATH.')
+    raise SystemExit(
+        f'Cannot import rtmdet_plus ({error}): install it with `pip install -e .` '
+        'from the repository root, or put the root on PYTHONPATH.'
+    )
 
 DRAW_SCORE_THR = 0.3
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Run a detector over images or videos')
-    parser.add_argument('source', help='image, folder, glob, .txt list of images, video or '
-                                       'camera index')
+    parser.add_argument(
+        'source', help='image, folder, glob, .txt list of images, video or camera index'
+    )
     parser.add_argument('config', help='model config file')
-    parser.add_argument('checkpoint', nargs='?', default=None,
-                        help='checkpoint (PyTorch) or exported folder (deployed backends); '
-                             'or give --model')
+    parser.add_argument(
+        'checkpoint',
+        nargs='?',
+        default=None,
+        help='checkpoint (PyTorch) or exported folder (deployed backends); or give --model',
+    )
     parser.add_argument('--model', default=None, help='the same as CHECKPOINT')
-    parser.add_argument('--backend', default='pytorch',
-                        choices=['pytorch', 'onnxruntime', 'openvino', 'sdk'])
-    parser.add_argument('--deploy-cfg', default=None,
-                        help='deploy config of an exported model (default: the '
-                             'deploy_config.py tools/deploy.py saved in its folder)')
+    parser.add_argument(
+        '--backend', default='pytorch', choices=['pytorch', 'onnxruntime', 'openvino', 'sdk']
+    )
+    parser.add_argument(
+        '--deploy-cfg',
+        default=None,
+        help='deploy config of an exported model (default: the '
+        'deploy_config.py tools/deploy.py saved in its folder)',
+    )
     parser.add_argument('--out-dir', default='outputs', help='where results are written')
-    parser.add_argument('--save-vis', action='store_true', help='also save pictures (a video '
-                                                                'for a video source)')
-    parser.add_argument('--format', default='json', choices=['json', 'coco', 'dota'],
-                        help='results file besides preds/*.json: coco (results.json) or dota '
-                             '(dota/Task1_<class>.txt)')
-    parser.add_argument('--ann-file', default=None,
-                        help='--format coco: ground-truth file whose image and category ids '
-                             'to use')
-    parser.add_argument('--batch-size', type=int, default=1,
-                        help='images per forward (PyTorch; exported models take one at a time)')
-    parser.add_argument('--score-thr', type=float, default=None,
-                        help='keep detections scoring at least this (default: all in results '
-                             f'files, {DRAW_SCORE_THR} in pictures)')
-    parser.add_argument('--out-file', default=None,
-                        help='single image: save the drawing here (and no results files)')
+    parser.add_argument(
+        '--save-vis', action='store_true', help='also save pictures (a video for a video source)'
+    )
+    parser.add_argument(
+        '--format',
+        default='json',
+        choices=['json', 'coco', 'dota'],
+        help='results file besides preds/*.json: coco (results.json) or dota '
+        '(dota/Task1_<class>.txt)',
+    )
+    parser.add_argument(
+        '--ann-file',
+        default=None,
+        help='--format coco: ground-truth file whose image and category ids to use',
+    )
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        default=1,
+        help='images per forward (PyTorch; exported models take one at a time)',
+    )
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        default=None,
+        help='keep detections scoring at least this (default: all in results '
+        f'files, {DRAW_SCORE_THR} in pictures)',
+    )
+    parser.add_argument(
+        '--out-file',
+        default=None,
+        help='single image: save the drawing here (and no results files)',
+    )
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda:0'")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
-                        help='override config entries')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        metavar='KEY=VALUE',
+        help='override config entries',
+    )
     args = parser.parse_args(argv)
     if args.checkpoint and args.model and args.checkpoint != args.model:
         parser.error('give the model once: as CHECKPOINT or as --model')
@@ -84,20 +118,30 @@ def draw_one(args, inferencer) -> None:
     """--out-file: the single-image drawing."""
     source = open_source(args.source)
     if source.kind != 'images' or len(source) != 1:
-        raise SystemExit(f'--out-file draws one image; {args.source} is a {source.kind} source: '
-                         'use --out-dir with --save-vis')
+        raise SystemExit(
+            f'--out-file draws one image; {args.source} is a {source.kind} source: '
+            'use --out-dir with --save-vis'
+        )
     frame = next(iter(source))
     if frame.image is None:
         raise SystemExit(f'cannot read {frame.name}: {frame.error}')
     instances = inferencer.predict([frame.image])[0]
     from mmdet.structures import DetDataSample
+
     thr = DRAW_SCORE_THR if args.score_thr is None else args.score_thr
-    drawing = draw_detections(frame.image, DetDataSample(pred_instances=instances),
-                              inferencer.dataset_meta, thr, args.out_file)
+    drawing = draw_detections(
+        frame.image,
+        DetDataSample(pred_instances=instances),
+        inferencer.dataset_meta,
+        thr,
+        args.out_file,
+    )
     kept = int((instances.scores >= thr).sum())
     what = 'detection(s) with masks' if 'masks' in instances else 'detection(s)'
-    print(f'{kept} {what} with score >= {thr} drawn; '
-          f'{drawing.shape[1]}x{drawing.shape[0]} picture saved to {args.out_file}')
+    print(
+        f'{kept} {what} with score >= {thr} drawn; '
+        f'{drawing.shape[1]}x{drawing.shape[0]} picture saved to {args.out_file}'
+    )
 
 
 class Outputs:
@@ -105,6 +149,7 @@ class Outputs:
 
     def __init__(self, args, source, dataset_meta: dict):
         import cv2
+
         self.args, self.source, self.meta = args, source, dataset_meta
         self.preds_dir = osp.join(args.out_dir, 'preds')
         self.vis_dir = osp.join(args.out_dir, 'vis')
@@ -115,14 +160,17 @@ class Outputs:
         if source.kind == 'images':
             self.root = osp.commonpath([osp.dirname(osp.abspath(p)) for p in source.paths])
         classes = dataset_meta.get('classes', ())
-        self.results = {'coco': lambda: CocoResults(classes, args.ann_file),
-                        'dota': lambda: DotaResults(classes)}.get(args.format, lambda: None)()
+        self.results = {
+            'coco': lambda: CocoResults(classes, args.ann_file),
+            'dota': lambda: DotaResults(classes),
+        }.get(args.format, lambda: None)()
         self.video = None
         if source.kind == 'video' and args.save_vis:
             stem = osp.splitext(osp.basename(source.name))[0]
             self.video_file = osp.join(self.vis_dir, f'{stem}.mp4')
-            self.video = cv2.VideoWriter(self.video_file, cv2.VideoWriter_fourcc(*'mp4v'),
-                                         source.fps, source.size)
+            self.video = cv2.VideoWriter(
+                self.video_file, cv2.VideoWriter_fourcc(*'mp4v'), source.fps, source.size
+            )
             if not self.video.isOpened():
                 raise SystemExit(f'OpenCV cannot write the video {self.video_file} (mp4v)')
         self.detections = 0
@@ -135,6 +183,7 @@ class Outputs:
 
     def add(self, frame, instances) -> None:
         from mmdet.structures import DetDataSample
+
         name = self.relative_name(frame)
         result = prediction_dict(instances, self.args.score_thr)
         self.detections += len(result['labels'])
@@ -147,10 +196,12 @@ class Outputs:
             self.results.add(frame.name, instances, self.args.score_thr)
         if self.args.save_vis:
             thr = DRAW_SCORE_THR if self.args.score_thr is None else self.args.score_thr
-            out_file = None if self.video else osp.join(
-                self.vis_dir, name + osp.splitext(frame.name)[1])
-            drawing = draw_detections(frame.image, DetDataSample(pred_instances=instances),
-                                      self.meta, thr, out_file)
+            out_file = (
+                None if self.video else osp.join(self.vis_dir, name + osp.splitext(frame.name)[1])
+            )
+            drawing = draw_detections(
+                frame.image, DetDataSample(pred_instances=instances), self.meta, thr, out_file
+            )
             if self.video:
                 self.video.write(drawing)
 
@@ -163,9 +214,12 @@ class Outputs:
         if self.args.format == 'coco':
             written.append(self.results.write(osp.join(self.args.out_dir, 'results.json')))
             if self.results.unmatched:
-                print(f'warning: {len(self.results.unmatched)} image(s) are not in '
-                      f'{self.args.ann_file} and are left out of results.json, e.g. '
-                      f'{self.results.unmatched[0]}', file=sys.stderr)
+                print(
+                    f'warning: {len(self.results.unmatched)} image(s) are not in '
+                    f'{self.args.ann_file} and are left out of results.json, e.g. '
+                    f'{self.results.unmatched[0]}',
+                    file=sys.stderr,
+                )
         elif self.args.format == 'dota':
             written.extend(self.results.write(osp.join(self.args.out_dir, 'dota')))
         return written
@@ -173,6 +227,7 @@ class Outputs:
 
 def run(args, inferencer, source) -> int:
     from mmengine.utils import ProgressBar
+
     outputs = Outputs(args, source, inferencer.dataset_meta)
     bar = ProgressBar(len(source), file=sys.stdout)
     skipped, done, batch = [], 0, []
@@ -198,12 +253,19 @@ def run(args, inferencer, source) -> int:
         flush()
     seconds = time.perf_counter() - start
     written = outputs.close()
-    print(f'\n{done} image(s) in {seconds:.1f} s ({done / max(seconds, 1e-9):.1f} images/s, '
-          f'{args.backend}), {outputs.detections} detection(s); {len(skipped)} unreadable '
-          f'skipped' + (f' ({", ".join(frame.name for frame in skipped[:5])}'
-                        f'{", ..." if len(skipped) > 5 else ""})' if skipped else '')
-          + f'; per-image results in {outputs.preds_dir}'
-          + (f'; {", ".join(written)}' if written else ''))
+    print(
+        f'\n{done} image(s) in {seconds:.1f} s ({done / max(seconds, 1e-9):.1f} images/s, '
+        f'{args.backend}), {outputs.detections} detection(s); {len(skipped)} unreadable '
+        f'skipped'
+        + (
+            f' ({", ".join(frame.name for frame in skipped[:5])}'
+            f'{", ..." if len(skipped) > 5 else ""})'
+            if skipped
+            else ''
+        )
+        + f'; per-image results in {outputs.preds_dir}'
+        + (f'; {", ".join(written)}' if written else '')
+    )
     return 0 if done else 1
 
 
@@ -213,9 +275,14 @@ def main(argv=None) -> int:
         raise SystemExit(f'The config file {args.config} does not exist.')
     try:
         source = open_source(args.source)
-        inferencer = Inferencer(args.config, args.model, backend=args.backend,
-                                deploy_cfg=args.deploy_cfg, device=args.device,
-                                cfg_options=args.cfg_options)
+        inferencer = Inferencer(
+            args.config,
+            args.model,
+            backend=args.backend,
+            deploy_cfg=args.deploy_cfg,
+            device=args.device,
+            cfg_options=args.cfg_options,
+        )
     except (OSError, ValueError, ImportError) as error:
         raise SystemExit(f'error: {error}')
     if args.out_file:

@@ -7,6 +7,7 @@ metrics (COCO bbox/segm mAP, DOTA mAP, or top-1/top-5 accuracy for the CSPNeXt c
 
 Several processes: tools/dist_test.sh (torchrun) or tools/slurm_test.sh (srun).
 """
+
 import argparse
 import os
 
@@ -15,35 +16,53 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 try:
-    import rtmdet_plus  # noqa: F401  (registers every component)
     from mmdet.engine.hooks.utils import trigger_visualization_hook
     from mmdet.evaluation import DumpDetResults
     from mmengine.evaluator import DumpResults
+
+    import rtmdet_plus  # noqa: F401  (registers every component)
     from rtmdet_plus.models.classifiers import ImageClassifier
     from rtmdet_plus.utils import load_tool_config
 except ImportError as error:
-    raise SystemExit(f'Cannot import rtmdet_plus ({error}): install it with `pip install -e .` '
-                     'from the repository root, or put the root on PYTHONPATH.')
+    raise SystemExit(
+        f'Cannot import rtmdet_plus ({error}): install it with `pip install -e .` '
+        'from the repository root, or put the root on PYTHONPATH.'
+    )
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Test (and evaluate) a detector or classifier (rtmdet_plus)')
+    parser = argparse.ArgumentParser(
+        description='Test (and evaluate) a detector or classifier (rtmdet_plus)'
+    )
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file (path or http(s) URL)')
-    parser.add_argument('--work-dir', help='where the metrics log goes '
-                        '(default: the config\'s work_dir, else work_dirs/CONFIG_NAME)')
+    parser.add_argument(
+        '--work-dir',
+        help='where the metrics log goes '
+        '(default: the config\'s work_dir, else work_dirs/CONFIG_NAME)',
+    )
     parser.add_argument('--out', help='also dump the raw predictions to this .pkl file')
     parser.add_argument('--show', action='store_true', help='display each drawn prediction')
-    parser.add_argument('--show-dir', help='save drawn predictions under '
-                        'WORK_DIR/TIMESTAMP/SHOW_DIR')
-    parser.add_argument('--wait-time', type=float, default=2,
-                        help='seconds each image is displayed with --show')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
-                        help='override config entries, e.g. test_dataloader.batch_size=2')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='how the processes were started')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        '--show-dir', help='save drawn predictions under WORK_DIR/TIMESTAMP/SHOW_DIR'
+    )
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='seconds each image is displayed with --show'
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        metavar='KEY=VALUE',
+        help='override config entries, e.g. test_dataloader.batch_size=2',
+    )
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='how the processes were started',
+    )
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
@@ -57,8 +76,10 @@ def main() -> None:
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         if 'visualization' not in cfg.get('default_hooks', {}):
-            raise SystemExit(f'--show/--show-dir need default_hooks.visualization '
-                             f"(type='DetVisualizationHook') in {args.config}.")
+            raise SystemExit(
+                f'--show/--show-dir need default_hooks.visualization '
+                f"(type='DetVisualizationHook') in {args.config}."
+            )
         cfg = trigger_visualization_hook(cfg, args)
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

@@ -9,6 +9,7 @@ the config's model gets weights that give image-dependent detections (so NMS wor
 trained model). Rounds alternate between the ways; the table gives the median images per second
 of each and its ratio to the plain loop.
 """
+
 import argparse
 import os.path as osp
 import statistics
@@ -38,6 +39,7 @@ def parse_args(argv=None):
 
 def plain_loop(model, paths) -> float:
     from mmdet.apis import inference_detector
+
     start = time.perf_counter()
     for path in paths:
         inference_detector(model, path)
@@ -46,6 +48,7 @@ def plain_loop(model, paths) -> float:
 
 def our_loop(inferencer, source, batch_size: int) -> float:
     from rtmdet_plus.apis.sources import read_ahead
+
     start = time.perf_counter()
     count, batch = 0, []
     for frame in read_ahead(source):
@@ -66,13 +69,13 @@ def main(argv=None) -> None:
     from rtmdet_plus.apis import Inferencer
     from rtmdet_plus.apis.sources import open_source
     from tools.analysis_tools.toy_models import toy_model_files, write_test_image
+
     with tempfile.TemporaryDirectory() as work:
         folder = args.images
         if folder is None:
             folder = osp.join(work, 'images')
             for index in range(args.count):
-                write_test_image(osp.join(folder, f'{index:04d}.jpg'), size=(480, 640),
-                                 seed=index)
+                write_test_image(osp.join(folder, f'{index:04d}.jpg'), size=(480, 640), seed=index)
         config, checkpoint = args.config, args.checkpoint
         if checkpoint is None:
             config, checkpoint = toy_model_files(args.config, work, size=640, keep_ratio=True)
@@ -88,11 +91,14 @@ def main(argv=None) -> None:
             rates['plain loop over inference_detector'].append(plain_loop(model, paths))
             for batch_size in args.batch_sizes:
                 rates[f'tools/infer.py loop, batch {batch_size}'].append(
-                    our_loop(inferencer, source, batch_size))
+                    our_loop(inferencer, source, batch_size)
+                )
     base = statistics.median(rates['plain loop over inference_detector'])
-    print(f'{len(paths)} images ({"generated 640x480" if args.images is None else folder}), '
-          f'{osp.basename(args.config)}, {args.threads} torch thread(s), median of {args.rounds} '
-          'interleaved rounds')
+    print(
+        f'{len(paths)} images ({"generated 640x480" if args.images is None else folder}), '
+        f'{osp.basename(args.config)}, {args.threads} torch thread(s), median of {args.rounds} '
+        'interleaved rounds'
+    )
     print('| way | images/s | ratio to the plain loop |')
     print('|---|---|---|')
     for name, values in rates.items():

@@ -19,13 +19,19 @@ in the json as ``rss``) misses memory the allocator kept from the warm-up and ha
     python tools/analysis_tools/benchmark_ins.py                   # tiny and s, the default grid
     python tools/analysis_tools/benchmark_ins.py --sizes tiny --batch 4 --input 320 --objects 10
 """
+
 import argparse
 import copy
 import itertools
 import json
 import os
+import sys
 
-from benchmarking import median_result, parameter_mib, run_worker as _run_worker, timed_calls
+# the repository root, so that the helpers import as tools.analysis_tools.*
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from tools.analysis_tools.benchmarking import median_result, parameter_mib, timed_calls
+from tools.analysis_tools.benchmarking import run_worker as _run_worker
 
 CONFIGS = {
     'tiny': 'rtmdet/rtmdet-ins_tiny_8xb32-300e_coco.py',
@@ -37,11 +43,25 @@ MODES = ('infer', 'train')
 INFER_SCORE_THR = 0.001  # random weights score every prior near 0.01
 
 
-def measure(which: str, mode: str, size: str, batch: int, input_size: int, objects: int,
-            steps: int, device: str) -> dict:
+def measure(
+    which: str,
+    mode: str,
+    size: str,
+    batch: int,
+    input_size: int,
+    objects: int,
+    steps: int,
+    device: str,
+) -> dict:
     """In a worker process: build one model with the shared weights, time ``mode`` calls."""
     import torch
-    from mmdet_oracle import build_ours, build_reference, perturbed_state_dict, synthetic_batch
+
+    from tools.analysis_tools.mmdet_oracle import (
+        build_ours,
+        build_reference,
+        perturbed_state_dict,
+        synthetic_batch,
+    )
 
     torch.manual_seed(0)
     reference = build_reference(CONFIGS[size])
@@ -93,16 +113,21 @@ def ratio(reference: float, ours: float, floor: float) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('--sizes', nargs='+', default=['tiny', 's'], choices=sorted(CONFIGS))
     parser.add_argument('--batch', nargs='+', type=int, default=[8], help='training batch')
     parser.add_argument('--infer-batch', type=int, default=1, help='images per predict call')
     parser.add_argument('--input', nargs='+', type=int, default=[320, 640])
     parser.add_argument('--objects', nargs='+', type=int, default=[10, 50])
     parser.add_argument('--steps', type=int, default=3, help='timed calls per measurement')
-    parser.add_argument('--repeats', type=int, default=1,
-                        help='alternating measurements of each model per setting (medians shown)')
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=1,
+        help='alternating measurements of each model per setting (medians shown)',
+    )
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--json', help='also write the results to this file')
     parser.add_argument('--worker', nargs=7, help=argparse.SUPPRESS)
@@ -110,24 +135,42 @@ def main() -> None:
 
     if args.worker:
         which, mode, size, batch, input_size, objects, steps = args.worker
-        print(json.dumps(measure(which, mode, size, int(batch), int(input_size), int(objects),
-                                 int(steps), args.device)))
+        print(
+            json.dumps(
+                measure(
+                    which,
+                    mode,
+                    size,
+                    int(batch),
+                    int(input_size),
+                    int(objects),
+                    int(steps),
+                    args.device,
+                )
+            )
+        )
         return
 
     import torch
-    print(f'# RTMDet-Ins, mmdet 3.3.0 vs rtmdet_plus; device {args.device}, {os.cpu_count()} '
-          f'CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads, {args.steps} '
-          f'timed calls, median of {args.repeats} run(s); inference on {args.infer_batch} image(s), '
-          'training step on the batch')
-    header = ('| model | batch | input | objects | infer mmdet (s) | infer ours (s) | infer ratio '
-              '| infer mem mmdet (MiB) | infer mem ours (MiB) | infer mem ratio '
-              '| step mmdet (s) | step ours (s) | step ratio | step mem mmdet (MiB) '
-              '| step mem ours (MiB) | step mem ratio |')
+
+    print(
+        f'# RTMDet-Ins, mmdet 3.3.0 vs rtmdet_plus; device {args.device}, {os.cpu_count()} '
+        f'CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads, {args.steps} '
+        f'timed calls, median of {args.repeats} run(s); inference on {args.infer_batch} image(s), '
+        'training step on the batch'
+    )
+    header = (
+        '| model | batch | input | objects | infer mmdet (s) | infer ours (s) | infer ratio '
+        '| infer mem mmdet (MiB) | infer mem ours (MiB) | infer mem ratio '
+        '| step mmdet (s) | step ours (s) | step ratio | step mem mmdet (MiB) '
+        '| step mem ours (MiB) | step mem ratio |'
+    )
     print(header)
     print('|' + '---|' * (header.count('|') - 1))
     rows = []
-    for size, batch, input_size, objects in itertools.product(args.sizes, args.batch, args.input,
-                                                              args.objects):
+    for size, batch, input_size, objects in itertools.product(
+        args.sizes, args.batch, args.input, args.objects
+    ):
         row = dict(model=size, batch=batch, input=input_size, objects=objects)
         for mode in MODES:
             mode_batch = args.infer_batch if mode == 'infer' else batch
@@ -141,12 +184,18 @@ def main() -> None:
         cells = []
         for mode in MODES:
             ref, ours = row[mode]['mmdet'], row[mode]['ours']
-            cells += [f"{ref['seconds']:.3f}", f"{ours['seconds']:.3f}",
-                      ratio(ref['seconds'], ours['seconds'], 1e-9),
-                      f"{ref['memory']:.0f}", f"{ours['memory']:.0f}",
-                      ratio(ref['memory'], ours['memory'], 1.0)]
-        print(f'| {size} | {batch} | {input_size} | {objects} | ' + ' | '.join(cells) + ' |',
-              flush=True)
+            cells += [
+                f"{ref['seconds']:.3f}",
+                f"{ours['seconds']:.3f}",
+                ratio(ref['seconds'], ours['seconds'], 1e-9),
+                f"{ref['memory']:.0f}",
+                f"{ours['memory']:.0f}",
+                ratio(ref['memory'], ours['memory'], 1.0),
+            ]
+        print(
+            f'| {size} | {batch} | {input_size} | {objects} | ' + ' | '.join(cells) + ' |',
+            flush=True,
+        )
     if args.json:
         with open(args.json, 'w') as file:
             json.dump(rows, file, indent=1)

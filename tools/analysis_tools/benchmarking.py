@@ -1,5 +1,6 @@
 """Measuring helpers shared by the benchmark scripts in tools/analysis_tools/: time per call and
 peak memory of one model in a worker process, and medians over alternating runs."""
+
 import ctypes
 import functools
 import json
@@ -44,9 +45,21 @@ def peak_rss_mib() -> float:
 
 
 class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in (
-        'arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks', 'fsmblks', 'uordblks',
-        'fordblks', 'keepcost')]
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            'arena',
+            'ordblks',
+            'smblks',
+            'hblks',
+            'hblkhd',
+            'usmblks',
+            'fsmblks',
+            'uordblks',
+            'fordblks',
+            'keepcost',
+        )
+    ]
 
 
 @functools.lru_cache(maxsize=None)
@@ -69,8 +82,9 @@ def heap_in_use_mib() -> Optional[float]:
     return (info.uordblks + info.hblkhd) / 2**20
 
 
-def peak_heap_mib(call: Callable[[], object], min_output_bytes: int = 1 << 16,
-                  every: int = 1000) -> Optional[float]:
+def peak_heap_mib(
+    call: Callable[[], object], min_output_bytes: int = 1 << 16, every: int = 1000
+) -> Optional[float]:
     """Peak of the heap in use during ``call()`` (backward included), above the heap in use
     before it; None without glibc. Unlike the resident set, this sees memory that the
     allocator had kept from earlier calls and hands out again.
@@ -96,8 +110,11 @@ def peak_heap_mib(call: Callable[[], object], min_output_bytes: int = 1 << 16,
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
             HeapPeak.ops += 1
-            output_bytes = sum(t.numel() * t.element_size() for t in tree_leaves(out)
-                               if isinstance(t, torch.Tensor))
+            output_bytes = sum(
+                t.numel() * t.element_size()
+                for t in tree_leaves(out)
+                if isinstance(t, torch.Tensor)
+            )
             if output_bytes >= min_output_bytes or HeapPeak.ops % every == 0:
                 HeapPeak.peak = max(HeapPeak.peak, heap_in_use_mib())
             return out
@@ -110,6 +127,7 @@ def peak_heap_mib(call: Callable[[], object], min_output_bytes: int = 1 << 16,
 def _sync(device: str) -> None:
     if device.startswith('cuda'):
         import torch
+
         torch.cuda.synchronize()
 
 
@@ -144,9 +162,13 @@ class AssignerTimer:
         self.counting = False
 
 
-def timed_calls(call: Callable[[], object], steps: int, device: str,
-                on_start: Optional[Callable[[], None]] = None,
-                on_stop: Optional[Callable[[], None]] = None) -> dict:
+def timed_calls(
+    call: Callable[[], object],
+    steps: int,
+    device: str,
+    on_start: Optional[Callable[[], None]] = None,
+    on_stop: Optional[Callable[[], None]] = None,
+) -> dict:
     """One warm-up ``call()``, ``steps`` timed ones, and on the CPU one more for the heap peak.
 
     ``on_start`` / ``on_stop`` run right before and after the timed calls (e.g. to count what
@@ -193,15 +215,22 @@ def parameter_mib(model) -> float:
 
 def median_result(results: list) -> dict:
     """Per-key median of several measurements (dicts of numbers) of one model."""
-    return {key: statistics.median(r[key] for r in results) for key in results[0]
-            if isinstance(results[0][key], (int, float))}
+    return {
+        key: statistics.median(r[key] for r in results)
+        for key in results[0]
+        if isinstance(results[0][key], (int, float))
+    }
 
 
 def run_worker(script: str, args: list, device: str) -> dict:
     """Run ``script --device DEVICE --worker ARGS`` in a fresh process; its last stdout line
     is the JSON result."""
-    out = subprocess.run([sys.executable, os.path.abspath(script), '--device', device, '--worker', *args],
-                         capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(script), '--device', device, '--worker', *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     if out.returncode != 0:
         raise RuntimeError(f'benchmark worker {args} failed:\n{out.stderr[-3000:]}')
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -223,3 +252,44 @@ def saved_for_backward_mib(forward: Callable[[], object]) -> float:
         result = forward()
     result.backward()
     return total / 2**20
+
+
+def network_onnx(model, size: int, path: str) -> str:
+    """ONNX of backbone + neck + head convolutions only (no decoding, no NMS)."""
+    import torch
+
+    class Network(torch.nn.Module):
+        def __init__(self, detector):
+            super().__init__()
+            self.detector = detector
+
+        def forward(self, inputs):
+            cls_scores, box_preds = self.detector.bbox_head(self.detector.extract_feat(inputs))[:2]
+            return tuple(cls_scores) + tuple(box_preds)
+
+    torch.onnx.export(
+        Network(model).eval(),
+        (torch.zeros(1, 3, size, size),),
+        path,
+        opset_version=11,
+        input_names=['input'],
+        dynamo=False,
+    )
+    return path
+
+
+def ort_session(path: str, threads: Optional[int] = None):
+    """ONNX Runtime CPU session of ``path`` (MMDeploy's op library registered when the graph
+    needs it), on ``threads`` intra-op threads (default: ONNX Runtime's choice)."""
+    import onnxruntime as ort
+
+    from rtmdet_plus.deploy.checks import check_custom_ops
+
+    options = ort.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    library = check_custom_ops(path)
+    if library:
+        options.register_custom_ops_library(library)
+    return ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])

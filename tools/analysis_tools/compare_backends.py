@@ -11,6 +11,7 @@ the highest box IoU (rotated IoU for rotated boxes), best scores first; a match 
 (mean, lowest) and mask IoU, and their score differences (mean, largest). Exits with 1 when an
 image of one run is missing from the other.
 """
+
 import argparse
 import json
 import os
@@ -50,13 +51,16 @@ def box_ious(boxes_a: List[list], boxes_b: List[list]) -> np.ndarray:
     a, b = torch.tensor(boxes_a, dtype=torch.float32), torch.tensor(boxes_b, dtype=torch.float32)
     if a.shape[-1] == 5:
         from rtmdet_plus.structures import rbox_overlaps
+
         return rbox_overlaps(a, b).numpy()
     from mmdet.structures.bbox import bbox_overlaps
+
     return bbox_overlaps(a, b).numpy()
 
 
-def match(first: dict, second: dict, score_thr: float, iou_thr: float
-          ) -> Tuple[List[Tuple[int, int, float]], int, int]:
+def match(
+    first: dict, second: dict, score_thr: float, iou_thr: float
+) -> Tuple[List[Tuple[int, int, float]], int, int]:
     """Greedy same-label matching of one image's detections: ([(index in first, index in
     second, box IoU)], unmatched in first, unmatched in second), over those scoring at least
     ``score_thr``."""
@@ -76,8 +80,9 @@ def match(first: dict, second: dict, score_thr: float, iou_thr: float
     return pairs, len(keep_a) - len(pairs), len(keep_b) - len(pairs)
 
 
-def compare(first: Dict[str, dict], second: Dict[str, dict], score_thr: float = 0.3,
-            iou_thr: float = 0.5) -> dict:
+def compare(
+    first: Dict[str, dict], second: Dict[str, dict], score_thr: float = 0.3, iou_thr: float = 0.5
+) -> dict:
     """Agreement figures of two runs (see the module docstring)."""
     missing = sorted(set(first) ^ set(second))
     box, mask, score = [], [], []
@@ -92,24 +97,31 @@ def compare(first: Dict[str, dict], second: Dict[str, dict], score_thr: float = 
             score.append(abs(a['scores'][i] - b['scores'][j]))
             if 'masks' in a and 'masks' in b:
                 from pycocotools import mask as mask_utils
+
                 rle_a, rle_b = dict(a['masks'][i]), dict(b['masks'][j])
                 mask.append(float(mask_utils.iou([rle_a], [rle_b], [0])[0][0]))
-    return dict(images=len(set(first) & set(second)), missing=missing, matched=len(box),
-                only_first=only_first, only_second=only_second,
-                box_iou_mean=float(np.mean(box)) if box else None,
-                box_iou_min=float(np.min(box)) if box else None,
-                mask_iou_mean=float(np.mean(mask)) if mask else None,
-                mask_iou_min=float(np.min(mask)) if mask else None,
-                score_diff_mean=float(np.mean(score)) if score else None,
-                score_diff_max=float(np.max(score)) if score else None)
+    return dict(
+        images=len(set(first) & set(second)),
+        missing=missing,
+        matched=len(box),
+        only_first=only_first,
+        only_second=only_second,
+        box_iou_mean=float(np.mean(box)) if box else None,
+        box_iou_min=float(np.min(box)) if box else None,
+        mask_iou_mean=float(np.mean(mask)) if mask else None,
+        mask_iou_min=float(np.min(mask)) if mask else None,
+        score_diff_mean=float(np.mean(score)) if score else None,
+        score_diff_max=float(np.max(score)) if score else None,
+    )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description='Agreement of two tools/infer.py runs')
     parser.add_argument('first', help='output folder of the first run (e.g. PyTorch)')
     parser.add_argument('second', help='output folder of the second run (e.g. ONNX Runtime)')
-    parser.add_argument('--score-thr', type=float, default=0.3,
-                        help='compare the detections scoring at least this')
+    parser.add_argument(
+        '--score-thr', type=float, default=0.3, help='compare the detections scoring at least this'
+    )
     parser.add_argument('--iou-thr', type=float, default=0.5, help='lowest IoU of a match')
     args = parser.parse_args(argv)
     stats = compare(read_run(args.first), read_run(args.second), args.score_thr, args.iou_thr)
@@ -117,15 +129,22 @@ def main(argv=None) -> int:
     def fmt(value):
         return 'n/a' if value is None else f'{value:.4f}'
 
-    print(f'{stats["images"]} image(s) in both runs; detections with score >= {args.score_thr}: '
-          f'{stats["matched"]} matched (same label, IoU >= {args.iou_thr}), '
-          f'{stats["only_first"]} only in {args.first}, {stats["only_second"]} only in '
-          f'{args.second}')
-    print(f'matched box IoU: mean {fmt(stats["box_iou_mean"])}, lowest '
-          f'{fmt(stats["box_iou_min"])}; score difference: mean {fmt(stats["score_diff_mean"])}, '
-          f'largest {fmt(stats["score_diff_max"])}' + (
-              f'; mask IoU: mean {fmt(stats["mask_iou_mean"])}, lowest '
-              f'{fmt(stats["mask_iou_min"])}' if stats['mask_iou_mean'] is not None else ''))
+    print(
+        f'{stats["images"]} image(s) in both runs; detections with score >= {args.score_thr}: '
+        f'{stats["matched"]} matched (same label, IoU >= {args.iou_thr}), '
+        f'{stats["only_first"]} only in {args.first}, {stats["only_second"]} only in '
+        f'{args.second}'
+    )
+    print(
+        f'matched box IoU: mean {fmt(stats["box_iou_mean"])}, lowest '
+        f'{fmt(stats["box_iou_min"])}; score difference: mean {fmt(stats["score_diff_mean"])}, '
+        f'largest {fmt(stats["score_diff_max"])}'
+        + (
+            f'; mask IoU: mean {fmt(stats["mask_iou_mean"])}, lowest {fmt(stats["mask_iou_min"])}'
+            if stats['mask_iou_mean'] is not None
+            else ''
+        )
+    )
     if stats['missing']:
         print(f'{len(stats["missing"])} image(s) in one run only, e.g. {stats["missing"][0]}')
         return 1

@@ -6,18 +6,31 @@ Both models are built from their own configs, ours loads mmdet's perturbed weigh
 Ins predictions use equal horizontal and vertical scale factors, so mmdet's issue 11230
 (mask rescaling with the factors swapped) does not apply.
 
-    python tools/analysis_tools/compare_with_mmdet.py [--task det|ins] [--sizes tiny s ...] [--input 128]
+    python tools/analysis_tools/compare_with_mmdet.py [--task det|ins] [--sizes tiny s ...]
+        [--input 128]
 """
+
 import argparse
 import copy
 import logging
+import os
+import sys
 
 import torch
 from mmengine.logging import MMLogger
 
-from mmdet_oracle import (build_ours, build_reference, load_perturbed_pair, loss_value,
-                          max_abs_diff, synthetic_batch)
-from mmpretrain_oracle import import_mmpretrain_models
+# the repository root, so that the helpers import as tools.analysis_tools.*
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from tools.analysis_tools.mmdet_oracle import (
+    build_ours,
+    build_reference,
+    load_perturbed_pair,
+    loss_value,
+    max_abs_diff,
+    synthetic_batch,
+)
+from tools.analysis_tools.mmpretrain_oracle import import_mmpretrain_models
 
 CONFIGS = {
     'det': {
@@ -42,13 +55,25 @@ CONFIGS = {
 }
 # Markdown columns per task: (header, key of the result dict, number format).
 COLUMNS = {
-    'det': [('max raw output diff', 'raw', '.2e'), ('max prediction diff', 'predictions', '.2e'),
-            ('max loss diff', 'losses', '.2e'), ('detections compared', 'detections', 'd')],
-    'ins': [('cls', 'cls', '.2e'), ('reg', 'reg', '.2e'), ('kernels', 'kernels', '.2e'),
-            ('mask feats', 'mask_feats', '.2e'), ('boxes', 'boxes', '.2e'), ('scores', 'scores', '.2e'),
-            ('mask pixels differing', 'masks', '.2e'), ('loss_cls', 'loss_cls', '.2e'),
-            ('loss_bbox', 'loss_bbox', '.2e'), ('loss_mask', 'loss_mask', '.2e'),
-            ('detections compared', 'detections', 'd')],
+    'det': [
+        ('max raw output diff', 'raw', '.2e'),
+        ('max prediction diff', 'predictions', '.2e'),
+        ('max loss diff', 'losses', '.2e'),
+        ('detections compared', 'detections', 'd'),
+    ],
+    'ins': [
+        ('cls', 'cls', '.2e'),
+        ('reg', 'reg', '.2e'),
+        ('kernels', 'kernels', '.2e'),
+        ('mask feats', 'mask_feats', '.2e'),
+        ('boxes', 'boxes', '.2e'),
+        ('scores', 'scores', '.2e'),
+        ('mask pixels differing', 'masks', '.2e'),
+        ('loss_cls', 'loss_cls', '.2e'),
+        ('loss_bbox', 'loss_bbox', '.2e'),
+        ('loss_mask', 'loss_mask', '.2e'),
+        ('detections compared', 'detections', 'd'),
+    ],
 }
 
 
@@ -57,7 +82,9 @@ def build_pair(config: str, score_thr=None):
     if 'convnext' in config:
         import_mmpretrain_models()  # the reference backbone
     torch.manual_seed(0)
-    return load_perturbed_pair(build_reference(config), build_ours(config), seed=1, score_thr=score_thr)
+    return load_perturbed_pair(
+        build_reference(config), build_ours(config), seed=1, score_thr=score_thr
+    )
 
 
 def predict_pair(reference, ours, size: int, scale_factor):
@@ -97,11 +124,17 @@ def compare_det(config: str, size: int) -> dict:
     ref_out, our_out = raw_outputs(reference, ours, size)
     raw = max_abs_diff(ref_out[0] + ref_out[1], our_out[0] + our_out[1])
     pairs = predict_pair(reference, ours, size, scale_factor=(0.8, 0.5))
-    pred = max(max((a.bboxes - b.bboxes).abs().max().item(), (a.scores - b.scores).abs().max().item())
-               for a, b in pairs)
+    pred = max(
+        max((a.bboxes - b.bboxes).abs().max().item(), (a.scores - b.scores).abs().max().item())
+        for a, b in pairs
+    )
     losses = loss_diffs(reference, ours, size, ('loss_cls', 'loss_bbox'))
-    return dict(raw=raw, predictions=pred, losses=max(losses.values()),
-                detections=sum(len(b) for _, b in pairs))
+    return dict(
+        raw=raw,
+        predictions=pred,
+        losses=max(losses.values()),
+        detections=sum(len(b) for _, b in pairs),
+    )
 
 
 def compare_ins(config: str, size: int) -> dict:
@@ -109,7 +142,9 @@ def compare_ins(config: str, size: int) -> dict:
     input (boxes, scores, fraction of differing mask pixels) and the three losses."""
     reference, ours = build_pair(config, score_thr=0.001)
     ref_out, our_out = raw_outputs(reference, ours, size)
-    result = {name: max_abs_diff(a, b) for name, a, b in zip(('cls', 'reg', 'kernels'), ref_out, our_out)}
+    result = {
+        name: max_abs_diff(a, b) for name, a, b in zip(('cls', 'reg', 'kernels'), ref_out, our_out)
+    }
     result['mask_feats'] = (ref_out[3] - our_out[3]).abs().max().item()
     pairs = predict_pair(reference, ours, size, scale_factor=(0.8, 0.8))
     for a, b in pairs:
@@ -118,7 +153,9 @@ def compare_ins(config: str, size: int) -> dict:
     result['scores'] = max((a.scores - b.scores).abs().max().item() for a, b in pairs)
     result['masks'] = max((a.masks != b.masks).float().mean().item() for a, b in pairs)
     result['detections'] = sum(len(b) for _, b in pairs)
-    result.update(loss_diffs(reference, ours, size, ('loss_cls', 'loss_bbox', 'loss_mask'), with_mask=True))
+    result.update(
+        loss_diffs(reference, ours, size, ('loss_cls', 'loss_bbox', 'loss_mask'), with_mask=True)
+    )
     return result
 
 
@@ -126,9 +163,15 @@ COMPARE = {'det': compare_det, 'ins': compare_ins}
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--task', default='det', choices=list(CONFIGS),
-                        help='det: RTMDet; ins: RTMDet-Ins (instance segmentation)')
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        '--task',
+        default='det',
+        choices=list(CONFIGS),
+        help='det: RTMDet; ins: RTMDet-Ins (instance segmentation)',
+    )
     parser.add_argument('--sizes', nargs='+', help='model sizes (default: all of the task)')
     parser.add_argument('--input', type=int, default=128, help='square input size (multiple of 64)')
     args = parser.parse_args(argv)
@@ -136,7 +179,10 @@ def main(argv=None) -> None:
     sizes = args.sizes or list(configs)
     unknown = [name for name in sizes if name not in configs]
     if unknown:
-        parser.error(f'--sizes {" ".join(unknown)}: not a size of --task {args.task}; choose from {list(configs)}')
+        parser.error(
+            f'--sizes {" ".join(unknown)}: not a size of --task {args.task}; '
+            f'choose from {list(configs)}'
+        )
     if args.input <= 0 or args.input % 64:
         parser.error(f'--input {args.input}: give a positive multiple of 64 (e.g. 128)')
     # Keep stdout to the table: mmengine logs every parameter's initialisation at INFO.
@@ -146,7 +192,10 @@ def main(argv=None) -> None:
     print('|---' * (len(columns) + 1) + '|')
     for name in sizes:
         result = COMPARE[args.task](configs[name], args.input)
-        print(f'| {name} | ' + ' | '.join(format(result[key], fmt) for _, key, fmt in columns) + ' |', flush=True)
+        print(
+            f'| {name} | ' + ' | '.join(format(result[key], fmt) for _, key, fmt in columns) + ' |',
+            flush=True,
+        )
 
 
 if __name__ == '__main__':

@@ -19,6 +19,7 @@ input scaling, as the INT8 deploy configs say: the first convolution, the head a
 (RTMDet: decoding and NMS; YOLO11: DFL and box decoding) stay in float.
 OpenVINO INT8 runs the IR of that QDQ graph.
 """
+
 import os
 import os.path as osp
 from typing import Callable, Dict, List, Optional
@@ -30,7 +31,8 @@ PUBLISHED_AP = {'yolo11n': 39.5, 'yolo11s': 47.0, 'rtmdet-tiny': 41.1, 'rtmdet-s
 PEERS = ('yolo11n', 'yolo11s')
 # YOLO11's prediction convolutions (box distribution, class scores per level) and its DFL
 YOLO_PREDICTIONS = tuple(f'cv{branch}.{level}.2' for branch in (2, 3) for level in range(3)) + (
-    'dfl', )
+    'dfl',
+)
 # kept in float as the INT8 deploy configs do for RTMDet: the first convolution and the head
 RTMDET_KEEP_FLOAT = ('stem.0', 'cls_convs', 'reg_convs')
 YOLO_KEEP_FLOAT = ('model.0', 'model.23')
@@ -41,7 +43,8 @@ RTMDET_STD = np.array([57.375, 57.12, 58.395], np.float32).reshape(1, 3, 1, 1)
 
 def ort_runner(path: str, threads: int) -> Callable[[np.ndarray], list]:
     """ONNX Runtime of ``path`` on ``threads`` CPU threads; returns ``run(input)``."""
-    from benchmark_inference import ort_session
+    from tools.analysis_tools.benchmarking import ort_session
+
     session = ort_session(path, threads)
     name = session.get_inputs()[0].name
     return lambda array: session.run(None, {name: array})
@@ -53,6 +56,7 @@ def openvino_runner(path: str, threads: int, xml: str) -> Callable[[np.ndarray],
     import torch
 
     from rtmdet_plus.deploy.openvino import OpenVINOWrapper, convert_to_ir
+
     convert_to_ir(path, xml)
     wrapper = OpenVINOWrapper(xml, num_threads=threads)
     name = wrapper.compiled.inputs[0].get_any_name()
@@ -67,18 +71,20 @@ def peer_graphs(peers_dir: str) -> Dict[str, str]:
         if osp.isfile(path):
             found[name] = path
         else:
-            print(f'skipped {name}: {path} not found (the YOLO11 ONNX graphs sit in the project\'s '
-                  'shared/peers; give --peers-dir)')
+            print(
+                f'skipped {name}: {path} not found (the YOLO11 ONNX graphs sit in the project\'s '
+                'shared/peers; give --peers-dir)'
+            )
     return found
 
 
 def rtmdet_graphs(size: str, config: str, work_dir: str, deploy_cfg: str) -> Dict[str, str]:
     """``rtmdet-<size> network`` and ``rtmdet-<size> e2e`` ONNX files of ``config`` at 640."""
-    from benchmark_inference import network_onnx
-    from toy_models import toy_model_files, write_test_image
-
     from rtmdet_plus.apis import init_detector
     from rtmdet_plus.deploy import export_model
+    from tools.analysis_tools.benchmarking import network_onnx
+    from tools.analysis_tools.toy_models import toy_model_files, write_test_image
+
     folder = osp.join(work_dir, f'rtmdet_{size}')
     os.makedirs(folder, exist_ok=True)
     cfg, checkpoint = toy_model_files(config, folder, size=640, cls_bias=-6.0)
@@ -92,9 +98,9 @@ def rtmdet_graphs(size: str, config: str, work_dir: str, deploy_cfg: str) -> Dic
 def int8_graphs(graphs: Dict[str, str], work_dir: str, count: int = 16) -> Dict[str, str]:
     """``row`` -> the INT8 QDQ graph of ``graphs[row]``, calibrated on the same ``count``
     generated 640x640 images for every row (RTMDet: mean/std of BGR; YOLO11: RGB / 255)."""
-    from toy_models import calibration_images
-
     from rtmdet_plus.deploy.quantization import quantize_onnx
+    from tools.analysis_tools.toy_models import calibration_images
+
     bgr = calibration_images(640, count, seed=3).numpy()[:, None]  # (count, 1, 3, H, W)
     folder = osp.join(work_dir, 'int8')
     os.makedirs(folder, exist_ok=True)
@@ -103,18 +109,26 @@ def int8_graphs(graphs: Dict[str, str], work_dir: str, count: int = 16) -> Dict[
         out = osp.join(folder, row.replace(' ', '_') + '.onnx')
         if row.startswith('yolo'):
             inputs = (image[:, ::-1] / 255.0 for image in bgr)
-            quantize_onnx(path, out, (x.astype(np.float32) for x in inputs),
-                          float_from=YOLO_PREDICTIONS, keep_float=YOLO_KEEP_FLOAT, scopes=None)
+            quantize_onnx(
+                path,
+                out,
+                (x.astype(np.float32) for x in inputs),
+                float_from=YOLO_PREDICTIONS,
+                keep_float=YOLO_KEEP_FLOAT,
+                scopes=None,
+            )
         else:
             inputs = ((image - RTMDET_MEAN) / RTMDET_STD for image in bgr)
-            quantize_onnx(path, out, (x.astype(np.float32) for x in inputs),
-                          keep_float=RTMDET_KEEP_FLOAT)
+            quantize_onnx(
+                path, out, (x.astype(np.float32) for x in inputs), keep_float=RTMDET_KEEP_FLOAT
+            )
         quantized[row] = out
     return quantized
 
 
-def peer_calls(graphs: Dict[str, str], threads: int, work_dir: str,
-               int8: Optional[Dict[str, str]] = None) -> Dict[str, Callable[[], list]]:
+def peer_calls(
+    graphs: Dict[str, str], threads: int, work_dir: str, int8: Optional[Dict[str, str]] = None
+) -> Dict[str, Callable[[], list]]:
     """``'<row>/<runtime>'`` (runtime ``ort``, ``openvino``, and with ``int8`` ``ort-int8``,
     ``openvino-int8``) -> a call on a fixed random 1x3x640x640 input (the OpenVINO IRs are
     written under ``work_dir/openvino``)."""
@@ -126,27 +140,42 @@ def peer_calls(graphs: Dict[str, str], threads: int, work_dir: str,
             xml = osp.join(work_dir, 'openvino', row.replace(' ', '_') + suffix + '.xml')
             calls[f'{row}/ort{suffix}'] = (lambda r: lambda: r(array))(ort_runner(path, threads))
             calls[f'{row}/openvino{suffix}'] = (lambda r: lambda: r(array))(
-                openvino_runner(path, threads, xml))
+                openvino_runner(path, threads, xml)
+            )
     return calls
 
 
-RUNTIMES = {'ort': 'ONNX Runtime FP32', 'openvino': 'OpenVINO FP32',
-            'ort-int8': 'ONNX Runtime INT8', 'openvino-int8': 'OpenVINO INT8'}
+RUNTIMES = {
+    'ort': 'ONNX Runtime FP32',
+    'openvino': 'OpenVINO FP32',
+    'ort-int8': 'ONNX Runtime INT8',
+    'openvino-int8': 'OpenVINO INT8',
+}
 
 
-def peer_table(medians: Dict[str, float], rows: List[str], threads: int, repeat: int,
-               base: Optional[str] = 'yolo11n') -> str:
+def peer_table(
+    medians: Dict[str, float],
+    rows: List[str],
+    threads: int,
+    repeat: int,
+    base: Optional[str] = 'yolo11n',
+) -> str:
     """Markdown table of ``medians`` (seconds; keys ``<row>/<runtime>``), ratios to ``base``'s
     FP32 network in ONNX Runtime; a runtime column appears when some row has it."""
     reference = medians.get(f'{base}/ort')
     runtimes = [key for key in RUNTIMES if any(f'{row}/{key}' in medians for row in rows)]
-    lines = [f'640x640, batch 1, {threads} threads, medians of {repeat} interleaved rounds; '
-             f'ratios to {base} FP32 network in ONNX Runtime' if reference else
-             f'640x640, batch 1, {threads} threads, medians of {repeat} rounds (no YOLO11 graphs: '
-             'no ratios)', '',
-             '| model | COCO AP (published) | ' + ' | '.join(f'{RUNTIMES[key]} (ms)'
-                                                       for key in runtimes) + ' |',
-             '|---|---|' + '---|' * len(runtimes)]
+    lines = [
+        f'640x640, batch 1, {threads} threads, medians of {repeat} interleaved rounds; '
+        f'ratios to {base} FP32 network in ONNX Runtime'
+        if reference
+        else f'640x640, batch 1, {threads} threads, medians of {repeat} rounds (no YOLO11 graphs: '
+        'no ratios)',
+        '',
+        '| model | COCO AP (published) | '
+        + ' | '.join(f'{RUNTIMES[key]} (ms)' for key in runtimes)
+        + ' |',
+        '|---|---|' + '---|' * len(runtimes),
+    ]
 
     def cell(key):
         if key not in medians:
@@ -156,6 +185,7 @@ def peer_table(medians: Dict[str, float], rows: List[str], threads: int, repeat:
 
     for row in rows:
         ap = PUBLISHED_AP.get(row.split(' ')[0], '')
-        lines.append(f'| {row} | {ap} | ' + ' | '.join(cell(f'{row}/{key}') for key in runtimes)
-                     + ' |')
+        lines.append(
+            f'| {row} | {ap} | ' + ' | '.join(cell(f'{row}/{key}') for key in runtimes) + ' |'
+        )
     return '\n'.join(lines)

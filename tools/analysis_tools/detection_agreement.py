@@ -1,4 +1,5 @@
 """Agreement of two sets of detections (e.g. PyTorch vs an exported model) on one image."""
+
 from typing import Dict, Optional
 
 import torch
@@ -27,28 +28,46 @@ def clipped_like_sdk(instances: InstanceData, image_shape) -> InstanceData:
     height, width = image_shape[:2]
     boxes = _boxes(instances)
     clipped = instances.clone()
-    clipped.bboxes = torch.stack([boxes[:, 0], boxes[:, 1], boxes[:, 2].clamp(max=width - 1),
-                                  boxes[:, 3].clamp(max=height - 1)], dim=1)
+    clipped.bboxes = torch.stack(
+        [
+            boxes[:, 0],
+            boxes[:, 1],
+            boxes[:, 2].clamp(max=width - 1),
+            boxes[:, 3].clamp(max=height - 1),
+        ],
+        dim=1,
+    )
     return clipped
 
 
-def _nms_ties(boxes: Tensor, labels: Tensor, scores: Tensor, against: InstanceData,
-              nms_iou_thr: float, margin: float) -> Tensor:
+def _nms_ties(
+    boxes: Tensor,
+    labels: Tensor,
+    scores: Tensor,
+    against: InstanceData,
+    nms_iou_thr: float,
+    margin: float,
+) -> Tensor:
     """(N,) bool: which of the N detections overlap a detection of ``against`` with the same
     label and a score at least theirs (less 1e-3) at an IoU within ``margin`` of the NMS
     threshold, where float noise decides which of the two NMS keeps."""
     if not len(boxes) or not len(against.scores):
         return torch.zeros(len(boxes), dtype=torch.bool)
     ious = _overlaps(boxes, _boxes(against))
-    rivals = (labels[:, None] == against.labels[None, :]) & \
-        (against.scores[None, :] >= scores[:, None] - 1e-3)
+    rivals = (labels[:, None] == against.labels[None, :]) & (
+        against.scores[None, :] >= scores[:, None] - 1e-3
+    )
     return (rivals & ((ious - nms_iou_thr).abs() <= margin)).any(1)
 
 
-def match_detections(reference: InstanceData, other: InstanceData,
-                     score_floor: float = 0.3, min_mask_area: int = 64,
-                     nms_iou_thr: Optional[float] = None,
-                     nms_margin: float = 0.01) -> Dict[str, float]:
+def match_detections(
+    reference: InstanceData,
+    other: InstanceData,
+    score_floor: float = 0.3,
+    min_mask_area: int = 64,
+    nms_iou_thr: Optional[float] = None,
+    nms_margin: float = 0.01,
+) -> Dict[str, float]:
     """Match ``other``'s detections to ``reference``'s (same label, highest IoU, greedily by
     reference score) and measure the agreement of those scoring at least ``score_floor``.
     With ``nms_iou_thr``, an unmatched detection on either side that ties at the NMS boundary
@@ -63,8 +82,11 @@ def match_detections(reference: InstanceData, other: InstanceData,
         ``nms_ties``.
     """
     ref_boxes, other_boxes = _boxes(reference), _boxes(other)
-    ious = (_overlaps(ref_boxes, other_boxes) if len(ref_boxes) and len(other_boxes)
-            else ref_boxes.new_zeros((len(ref_boxes), len(other_boxes))))
+    ious = (
+        _overlaps(ref_boxes, other_boxes)
+        if len(ref_boxes) and len(other_boxes)
+        else ref_boxes.new_zeros((len(ref_boxes), len(other_boxes)))
+    )
     ious = ious * (reference.labels[:, None] == other.labels[None, :])
     taken = torch.zeros(len(other_boxes), dtype=torch.bool)
     matches = {}
@@ -82,14 +104,21 @@ def match_detections(reference: InstanceData, other: InstanceData,
     other_unmatched = (other.scores >= score_floor + 1e-3) & ~taken
     ref_ties = other_ties = torch.zeros(0, dtype=torch.bool)
     if nms_iou_thr is not None:
-        ref_ties = ref_unmatched & _nms_ties(ref_boxes, reference.labels, reference.scores,
-                                             other, nms_iou_thr, nms_margin)
-        other_ties = other_unmatched & _nms_ties(other_boxes, other.labels, other.scores,
-                                                 reference, nms_iou_thr, nms_margin)
+        ref_ties = ref_unmatched & _nms_ties(
+            ref_boxes, reference.labels, reference.scores, other, nms_iou_thr, nms_margin
+        )
+        other_ties = other_unmatched & _nms_ties(
+            other_boxes, other.labels, other.scores, reference, nms_iou_thr, nms_margin
+        )
         other_unmatched &= ~other_ties
-    stats = dict(compared=int(compared.sum() - ref_ties.sum()), matched=len(matches),
-                 min_iou=1.0, max_score_diff=0.0, min_mask_iou=1.0,
-                 nms_ties=int(ref_ties.sum() + other_ties.sum()))
+    stats = dict(
+        compared=int(compared.sum() - ref_ties.sum()),
+        matched=len(matches),
+        min_iou=1.0,
+        max_score_diff=0.0,
+        min_mask_iou=1.0,
+        nms_ties=int(ref_ties.sum() + other_ties.sum()),
+    )
     if matches:
         refs, others = torch.tensor(list(matches)), torch.tensor(list(matches.values()))
         stats['min_iou'] = float(ious[refs, others].min())
@@ -107,10 +136,16 @@ def match_detections(reference: InstanceData, other: InstanceData,
     return stats
 
 
-def detection_disagreements(reference: InstanceData, other: InstanceData, top_k: int = 60,
-                            min_iou: float = 0.99, max_score_diff: float = 1e-3,
-                            min_mask_iou: float = 0.98, min_compared: int = 10,
-                            nms_iou_thr: Optional[float] = None):
+def detection_disagreements(
+    reference: InstanceData,
+    other: InstanceData,
+    top_k: int = 60,
+    min_iou: float = 0.99,
+    max_score_diff: float = 1e-3,
+    min_mask_iou: float = 0.98,
+    min_compared: int = 10,
+    nms_iou_thr: Optional[float] = None,
+):
     """Check that ``other`` reproduces the ``top_k`` best detections of ``reference`` (those
     scoring at least 0.05): every one matched at IoU >= ``min_iou`` with a score within
     ``max_score_diff`` (and masks at IoU >= ``min_mask_iou``), and no unmatched detection of
@@ -131,8 +166,9 @@ def detection_disagreements(reference: InstanceData, other: InstanceData, top_k:
     if stats['unmatched_other']:
         problems.append(f"{stats['unmatched_other']} extra detections")
     if stats['nms_ties'] > max(2, stats['compared'] // 20):
-        problems.append(f"{stats['nms_ties']} detections tie at the NMS boundary (too many to "
-                        'be float noise)')
+        problems.append(
+            f"{stats['nms_ties']} detections tie at the NMS boundary (too many to be float noise)"
+        )
     if stats['min_iou'] < min_iou:
         problems.append(f"box IoU {stats['min_iou']:.4f} < {min_iou}")
     if stats['max_score_diff'] > max_score_diff:

@@ -1,5 +1,7 @@
-"""Side-by-side helpers for the tests and benchmarks (not part of the package): mmdet 3.3.0 reference models built from
-mmdet's own configs, ours from ours, perturbed weights and synthetic batches."""
+"""Side-by-side helpers for the tests and benchmarks (not part of the package): mmdet 3.3.0
+reference models built from mmdet's own configs, ours from ours, perturbed weights and synthetic
+batches."""
+
 import copy
 import os
 
@@ -79,8 +81,15 @@ def triangle_masks(boxes: torch.Tensor, height: int, width: int) -> BitmapMasks:
     return BitmapMasks((inside & below_diagonal).to(torch.uint8).numpy(), height, width)
 
 
-def synthetic_batch(batch_size: int, size: int, objects_per_image, num_classes: int = 80,
-                    seed: int = 0, scale_factor=(1.0, 1.0), with_mask: bool = False):
+def synthetic_batch(
+    batch_size: int,
+    size: int,
+    objects_per_image,
+    num_classes: int = 80,
+    seed: int = 0,
+    scale_factor=(1.0, 1.0),
+    with_mask: bool = False,
+):
     """Random images and data samples with boxes of varied sizes inside a ``size`` square.
 
     ``objects_per_image`` is an int or a list (0 gives an image without objects).
@@ -98,10 +107,15 @@ def synthetic_batch(batch_size: int, size: int, objects_per_image, num_classes: 
         sides = (torch.rand(count, 2, generator=generator) * 0.45 + 0.05) * size
         boxes = torch.cat([centers - sides / 2, centers + sides / 2], 1).clamp(0, size - 1)
         labels = torch.randint(0, num_classes, (count,), generator=generator)
-        sample = DetDataSample(metainfo=dict(
-            img_shape=(size, size), pad_shape=(size, size), batch_input_shape=(size, size),
-            ori_shape=(round(size / scale_factor[1]), round(size / scale_factor[0])),
-            scale_factor=scale_factor))
+        sample = DetDataSample(
+            metainfo=dict(
+                img_shape=(size, size),
+                pad_shape=(size, size),
+                batch_input_shape=(size, size),
+                ori_shape=(round(size / scale_factor[1]), round(size / scale_factor[0])),
+                scale_factor=scale_factor,
+            )
+        )
         sample.gt_instances = InstanceData(bboxes=boxes, labels=labels)
         if with_mask:
             sample.gt_instances.masks = triangle_masks(boxes, size, size)

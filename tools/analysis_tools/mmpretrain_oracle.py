@@ -5,6 +5,7 @@ registry's torchvision wheels need CUDA torch, so beside our CPU torch ``import 
 fails. :func:`import_mmpretrain_models` imports ``mmpretrain.models`` with a stand-in for
 torchvision present only during that import: the backbones we compare never call it.
 """
+
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -43,11 +44,15 @@ def import_mmpretrain_models():
     if loaded is not None and hasattr(loaded, 'backbones'):
         return loaded
     if importlib.util.find_spec('mmpretrain') is None:
-        raise ImportError('mmpretrain is not installed: pip install mmpretrain==1.2.0 '
-                          '(requirements/tests.txt)')
+        raise ImportError(
+            'mmpretrain is not installed: pip install mmpretrain==1.2.0 (requirements/tests.txt)'
+        )
     finder = _StandInFinder()
-    saved = {name: module for name, module in sys.modules.items()
-             if name == 'torchvision' or name.startswith('torchvision.')}
+    saved = {
+        name: module
+        for name, module in sys.modules.items()
+        if name == 'torchvision' or name.startswith('torchvision.')
+    }
     for name in saved:
         del sys.modules[name]
     sys.meta_path.insert(0, finder)

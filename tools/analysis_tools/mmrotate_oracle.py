@@ -15,6 +15,7 @@ without dependencies, into ``<venv>/oracles`` (not on ``sys.path``, so nothing e
   our differentiable polygon-clipping IoU (``rtmdet_plus.structures.rotated_box_iou``, itself
   tested against mmcv's ``box_iou_rotated``).
 """
+
 import importlib
 import importlib.machinery
 import os
@@ -25,15 +26,24 @@ from typing import Optional
 from mmengine.registry import Registry
 
 ORACLES = os.path.join(sys.prefix, 'oracles')
-STUB_PACKAGES = ('mmrotate', 'mmrotate.models', 'mmrotate.models.dense_heads',
-                 'mmrotate.models.losses', 'mmrotate.models.task_modules',
-                 'mmrotate.models.task_modules.assigners', 'mmrotate.models.task_modules.coders')
-MODULES = ('mmrotate.registry', 'mmrotate.structures',
-           'mmrotate.models.task_modules.coders.angle_coder',
-           'mmrotate.models.task_modules.coders.distance_angle_point_coder',
-           'mmrotate.models.task_modules.assigners.rotate_iou2d_calculator',
-           'mmrotate.models.losses.rotated_iou_loss',
-           'mmrotate.models.dense_heads.rotated_rtmdet_head')
+STUB_PACKAGES = (
+    'mmrotate',
+    'mmrotate.models',
+    'mmrotate.models.dense_heads',
+    'mmrotate.models.losses',
+    'mmrotate.models.task_modules',
+    'mmrotate.models.task_modules.assigners',
+    'mmrotate.models.task_modules.coders',
+)
+MODULES = (
+    'mmrotate.registry',
+    'mmrotate.structures',
+    'mmrotate.models.task_modules.coders.angle_coder',
+    'mmrotate.models.task_modules.coders.distance_angle_point_coder',
+    'mmrotate.models.task_modules.assigners.rotate_iou2d_calculator',
+    'mmrotate.models.losses.rotated_iou_loss',
+    'mmrotate.models.dense_heads.rotated_rtmdet_head',
+)
 
 
 def mmrotate_folder() -> Optional[str]:
@@ -44,7 +54,8 @@ def mmrotate_folder() -> Optional[str]:
 
 
 def mmrotate_config(name: str) -> str:
-    """Path of one of mmrotate's shipped configs, e.g. 'rotated_rtmdet/rotated_rtmdet_tiny-3x-dota.py'."""
+    """Path of one of mmrotate's shipped configs, e.g.
+    'rotated_rtmdet/rotated_rtmdet_tiny-3x-dota.py'."""
     return os.path.join(ORACLES, 'mmrotate', '.mim', 'configs', name)
 
 
@@ -52,6 +63,7 @@ def diff_iou_rotated_2d_on_cpu(boxes1, boxes2):
     """mmcv's ``diff_iou_rotated_2d`` signature, (1, N, 5) and (1, N, 5) -> (1, N), through our
     differentiable rotated IoU."""
     from rtmdet_plus.structures import rotated_box_iou
+
     return rotated_box_iou(boxes1[0], boxes2[0])[None]
 
 
@@ -62,12 +74,15 @@ def load_mmrotate() -> types.ModuleType:
         return sys.modules['mmrotate.registry']
     folder = mmrotate_folder()
     if folder is None:
-        raise ImportError(f'mmrotate 1.0.0rc1 is not installed under {ORACLES}: run '
-                          f'`pip install --no-deps --target {ORACLES} mmrotate==1.0.0rc1`')
+        raise ImportError(
+            f'mmrotate 1.0.0rc1 is not installed under {ORACLES}: run '
+            f'`pip install --no-deps --target {ORACLES} mmrotate==1.0.0rc1`'
+        )
     if 'mmrotate' in sys.modules and not getattr(sys.modules['mmrotate'], '_oracle', False):
         raise ImportError('another mmrotate is imported already')
-    import rtmdet_plus.structures  # noqa: F401 (ours register their box types first)
     from mmdet.structures.bbox import box_type
+
+    import rtmdet_plus.structures  # noqa: F401 (ours register their box types first)
 
     for name in STUB_PACKAGES:
         package = types.ModuleType(name)
@@ -78,8 +93,11 @@ def load_mmrotate() -> types.ModuleType:
 
     registries = (box_type.box_types, box_type._box_type_to_name, box_type.box_converters)
     saved = [dict(registry) for registry in registries]
-    ours = {name: cls for name, cls in box_type.box_types.items()
-            if name.split('.')[-1] in ('rbox', 'qbox')}
+    ours = {
+        name: cls
+        for name, cls in box_type.box_types.items()
+        if name.split('.')[-1] in ('rbox', 'qbox')
+    }
     try:
         for name, cls in ours.items():
             del box_type.box_types[name]
@@ -107,6 +125,7 @@ def load_mmrotate() -> types.ModuleType:
     for node in vars(registry).values():
         if isinstance(node, Registry):
             node._imported = True
-    sys.modules['mmrotate.models.losses.rotated_iou_loss'].diff_iou_rotated_2d = \
-        diff_iou_rotated_2d_on_cpu
+    sys.modules[
+        'mmrotate.models.losses.rotated_iou_loss'
+    ].diff_iou_rotated_2d = diff_iou_rotated_2d_on_cpu
     return registry

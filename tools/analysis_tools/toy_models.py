@@ -2,9 +2,10 @@
 
 No pretrained checkpoint can be downloaded here, and a freshly initialised RTMDet predicts
 nothing useful (every score near the 0.01 prior, the same boxes for every image).
-:func:`perturbed_state_dict` draws weights that give image-dependent, overlapping boxes of varied
+:func:`toy_detector_weights` draws weights that give image-dependent, overlapping boxes of varied
 sizes and scores, so NMS, top-k and score thresholds all have work to do.
 """
+
 import copy
 import os.path as osp
 from typing import Optional
@@ -18,8 +19,13 @@ from mmengine.registry import DefaultScope
 from rtmdet_plus.registry import MODELS
 
 
-def small_input_config(model_cfg: str, size: Optional[int] = None, out_file: Optional[str] = None,
-                       keep_ratio: bool = True, **test_cfg) -> Config:
+def small_input_config(
+    model_cfg: str,
+    size: Optional[int] = None,
+    out_file: Optional[str] = None,
+    keep_ratio: bool = True,
+    **test_cfg,
+) -> Config:
     """``model_cfg`` with its test pipeline resizing/padding to ``size`` x ``size`` (None: as
     is; ``keep_ratio=False`` stretches the image to the whole input, no padding), no pretrained
     backbone download, and ``test_cfg`` entries overridden; written to ``out_file`` when given
@@ -62,12 +68,15 @@ def calibration_images(size: int = 320, count: int = 4, seed: int = 0) -> torch.
             x1, y1 = (torch.rand(2, generator=generator) * size * 0.8).long().tolist()
             w, h = (torch.rand(2, generator=generator) * size * 0.4 + 8).long().tolist()
             colour = torch.rand(3, 1, 1, generator=generator) * 255
-            image[:, y1:y1 + h, x1:x1 + w] = 0.5 * image[:, y1:y1 + h, x1:x1 + w] + 0.5 * colour
+            image[:, y1 : y1 + h, x1 : x1 + w] = (
+                0.5 * image[:, y1 : y1 + h, x1 : x1 + w] + 0.5 * colour
+            )
     return images.clamp(0, 255)
 
 
-def perturbed_state_dict(model: nn.Module, seed: int = 0, cls_bias: float = -3.0,
-                         cls_gain: float = 0.3) -> dict:
+def toy_detector_weights(
+    model: nn.Module, seed: int = 0, cls_bias: float = -3.0, cls_gain: float = 0.3
+) -> dict:
     """Weights that make an untrained detector predict image-dependent, non-trivial boxes.
 
     Conv weights are He-normal (variance 2 / fan_in); BN running statistics are measured on
@@ -97,8 +106,9 @@ def perturbed_state_dict(model: nn.Module, seed: int = 0, cls_bias: float = -3.0
         leaf = name.split('.')
         if 'rtm_cls' in leaf:
             state[f'{name}.weight'] = weight * cls_gain
-            state[f'{name}.bias'] = torch.randn(module.out_channels, generator=generator) * 0.5 \
-                + cls_bias
+            state[f'{name}.bias'] = (
+                torch.randn(module.out_channels, generator=generator) * 0.5 + cls_bias
+            )
         elif 'rtm_reg' in leaf:
             state[f'{name}.weight'] = weight * 0.1
             state[f'{name}.bias'] = uniform(module.out_channels, 1.0, 4.0)
@@ -130,20 +140,31 @@ def write_checkpoint(cfg: Config, path: str, seed: int = 0, cls_bias: float = -3
     """Save a perturbed checkpoint of ``cfg``'s model (mmengine layout: ``state_dict`` and
     ``meta.dataset_meta``) to ``path``; returns the model with those weights loaded."""
     model = build_model(cfg)
-    perturbed_state_dict(model, seed, cls_bias=cls_bias)
+    toy_detector_weights(model, seed, cls_bias=cls_bias)
     classes = None
     for loader in ('test_dataloader', 'val_dataloader'):
         metainfo = cfg.get(loader, {}).get('dataset', {}).get('metainfo')
         if metainfo:
             classes = metainfo.get('classes')
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(dataset_meta=dict(classes=classes) if classes else {})),
-               osp.abspath(path))
+    torch.save(
+        dict(
+            state_dict=model.state_dict(),
+            meta=dict(dataset_meta=dict(classes=classes) if classes else {}),
+        ),
+        osp.abspath(path),
+    )
     return model
 
 
-def toy_model_files(model_cfg: str, work_dir: str, size: int = 320, keep_ratio: bool = False,
-                    seed: int = 0, cls_bias: float = -3.0, **test_cfg):
+def toy_model_files(
+    model_cfg: str,
+    work_dir: str,
+    size: int = 320,
+    keep_ratio: bool = False,
+    seed: int = 0,
+    cls_bias: float = -3.0,
+    **test_cfg,
+):
     """Write ``work_dir/model.py`` (``model_cfg`` at ``size``, see :func:`small_input_config`)
     and ``work_dir/model.pth`` (:func:`write_checkpoint`); returns the two paths."""
     cfg_path, ckpt_path = osp.join(work_dir, 'model.py'), osp.join(work_dir, 'model.pth')
@@ -156,6 +177,7 @@ def write_test_image(path: str, size=(240, 320), seed: int = 1) -> str:
     """A generated (H, W) = ``size`` BGR picture (see :func:`calibration_images`) at ``path``,
     for tests that need no shared data."""
     import mmcv
-    image = calibration_images(max(size), 1, seed)[0, :, :size[0], :size[1]]
+
+    image = calibration_images(max(size), 1, seed)[0, :, : size[0], : size[1]]
     mmcv.imwrite(image.permute(1, 2, 0).to(torch.uint8).numpy(), path)
     return path

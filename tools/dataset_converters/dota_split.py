@@ -19,6 +19,7 @@ Example (single scale, as mmrotate's ss_trainval):
         --save-dir data/split_ss_dota/train
 Multi-scale: add ``--rates 0.5 1.0 1.5 --gaps 500``.
 """
+
 import argparse
 import json
 import os
@@ -38,8 +39,9 @@ IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp')
 TRUNCATED_DIFFICULTY = 2
 
 
-def sliding_windows(width: int, height: int, sizes: Sequence[int], gaps: Sequence[int],
-                    img_rate_thr: float = 0.6) -> np.ndarray:
+def sliding_windows(
+    width: int, height: int, sizes: Sequence[int], gaps: Sequence[int], img_rate_thr: float = 0.6
+) -> np.ndarray:
     """(K, 4) windows x1, y1, x2, y2 (pixels) covering a ``width`` x ``height`` image."""
     windows = []
     for size, gap in zip(sizes, gaps):
@@ -59,8 +61,9 @@ def sliding_windows(width: int, height: int, sizes: Sequence[int], gaps: Sequenc
     windows = np.array(windows, dtype=np.int64).reshape(-1, 4)
     inside_w = np.clip(windows[:, 2], 0, width) - np.clip(windows[:, 0], 0, width)
     inside_h = np.clip(windows[:, 3], 0, height) - np.clip(windows[:, 1], 0, height)
-    rates = inside_w * inside_h / ((windows[:, 2] - windows[:, 0]) *
-                                   (windows[:, 3] - windows[:, 1]))
+    rates = (
+        inside_w * inside_h / ((windows[:, 2] - windows[:, 0]) * (windows[:, 3] - windows[:, 1]))
+    )
     keep = rates >= img_rate_thr
     if not keep.any():  # a small image: keep the windows that cover most of it
         keep = np.isclose(rates, rates.max())
@@ -76,8 +79,9 @@ def _visible_quad(polygon: Polygon, window: Polygon) -> np.ndarray:
     return cv2.boxPoints(cv2.minAreaRect(points)).reshape(-1)
 
 
-def window_objects(objects: Sequence[DOTAObject], window: Sequence[int], iof_thr: float,
-                   clip_objects: bool = False) -> List[DOTAObject]:
+def window_objects(
+    objects: Sequence[DOTAObject], window: Sequence[int], iof_thr: float, clip_objects: bool = False
+) -> List[DOTAObject]:
     """The objects of one window, in window pixels.
 
     Args:
@@ -112,23 +116,32 @@ def patch_name(img_id: str, window: Sequence[int]) -> str:
     return f'{img_id}__{x2 - x1}__{x1}___{y1}'
 
 
-def crop_window(img: np.ndarray, window: Sequence[int], padding: bool,
-                padding_value: Union[int, Sequence[int]]) -> np.ndarray:
+def crop_window(
+    img: np.ndarray, window: Sequence[int], padding: bool, padding_value: Union[int, Sequence[int]]
+) -> np.ndarray:
     """The window's pixels, padded at the right/bottom to the window size if ``padding``."""
     x1, y1, x2, y2 = window
     patch = img[y1:y2, x1:x2]
     if padding and (patch.shape[0] < y2 - y1 or patch.shape[1] < x2 - x1):
         padded = np.empty((y2 - y1, x2 - x1) + img.shape[2:], dtype=img.dtype)
         padded[...] = padding_value
-        padded[:patch.shape[0], :patch.shape[1]] = patch
+        padded[: patch.shape[0], : patch.shape[1]] = patch
         patch = padded
     return patch
 
 
-def split_image(task: Tuple[str, Optional[str]], sizes: Sequence[int], gaps: Sequence[int],
-                save_dir: str, img_rate_thr: float = 0.6, iof_thr: float = 0.7,
-                padding: bool = True, padding_value: Union[int, Sequence[int]] = 0,
-                save_ext: str = '.png', clip_objects: bool = False) -> int:
+def split_image(
+    task: Tuple[str, Optional[str]],
+    sizes: Sequence[int],
+    gaps: Sequence[int],
+    save_dir: str,
+    img_rate_thr: float = 0.6,
+    iof_thr: float = 0.7,
+    padding: bool = True,
+    padding_value: Union[int, Sequence[int]] = 0,
+    save_ext: str = '.png',
+    clip_objects: bool = False,
+) -> int:
     """Split one image (and its label file, if any) into ``save_dir/{images,annfiles}``.
 
     Args:
@@ -151,13 +164,16 @@ def split_image(task: Tuple[str, Optional[str]], sizes: Sequence[int], gaps: Seq
         out_img = osp.join(save_dir, 'images', name + save_ext)
         if not cv2.imwrite(out_img, patch):
             raise OSError(f'cannot write {out_img}')
-        write_label_file(osp.join(save_dir, 'annfiles', name + '.txt'),
-                         window_objects(objects, window, iof_thr, clip_objects))
+        write_label_file(
+            osp.join(save_dir, 'annfiles', name + '.txt'),
+            window_objects(objects, window, iof_thr, clip_objects),
+        )
     return len(windows)
 
 
-def list_tasks(img_dirs: Sequence[str],
-               ann_dirs: Optional[Sequence[str]]) -> List[Tuple[str, Optional[str]]]:
+def list_tasks(
+    img_dirs: Sequence[str], ann_dirs: Optional[Sequence[str]]
+) -> List[Tuple[str, Optional[str]]]:
     """(image, label file or None) pairs; an image without a label file gets no objects."""
     tasks = []
     for index, img_dir in enumerate(img_dirs):
@@ -180,28 +196,53 @@ def list_tasks(img_dirs: Sequence[str],
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--base-json', help='json file of defaults for the options below '
-                        '(keys as the option names with underscores, as mmrotate\'s '
-                        'split_configs)')
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        '--base-json',
+        help='json file of defaults for the options below '
+        '(keys as the option names with underscores, as mmrotate\'s '
+        'split_configs)',
+    )
     parser.add_argument('--img-dirs', nargs='+', help='folders of full images')
     parser.add_argument('--ann-dirs', nargs='+', help='labelTxt folders, one per image folder')
     parser.add_argument('--sizes', nargs='+', type=int, default=[1024], help='window sides')
-    parser.add_argument('--gaps', nargs='+', type=int, default=[200],
-                        help='overlap of neighbouring windows, one per size')
-    parser.add_argument('--rates', nargs='+', type=float, default=[1.0],
-                        help='scales: windows of size / rate pixels')
-    parser.add_argument('--img-rate-thr', type=float, default=0.6,
-                        help='least fraction of a window on the image')
-    parser.add_argument('--iof-thr', type=float, default=0.7,
-                        help='least fraction of an object inside a window')
-    parser.add_argument('--clip-objects', action='store_true',
-                        help='label cut objects by the rectangle of their visible part')
-    parser.add_argument('--no-padding', action='store_true',
-                        help='do not pad border patches to the window size')
-    parser.add_argument('--padding-value', nargs='+', type=int, default=[0],
-                        help='padding colour: one value or one per channel (BGR)')
+    parser.add_argument(
+        '--gaps',
+        nargs='+',
+        type=int,
+        default=[200],
+        help='overlap of neighbouring windows, one per size',
+    )
+    parser.add_argument(
+        '--rates',
+        nargs='+',
+        type=float,
+        default=[1.0],
+        help='scales: windows of size / rate pixels',
+    )
+    parser.add_argument(
+        '--img-rate-thr', type=float, default=0.6, help='least fraction of a window on the image'
+    )
+    parser.add_argument(
+        '--iof-thr', type=float, default=0.7, help='least fraction of an object inside a window'
+    )
+    parser.add_argument(
+        '--clip-objects',
+        action='store_true',
+        help='label cut objects by the rectangle of their visible part',
+    )
+    parser.add_argument(
+        '--no-padding', action='store_true', help='do not pad border patches to the window size'
+    )
+    parser.add_argument(
+        '--padding-value',
+        nargs='+',
+        type=int,
+        default=[0],
+        help='padding colour: one value or one per channel (BGR)',
+    )
     parser.add_argument('--save-dir', default='.', help='output folder (new or empty)')
     parser.add_argument('--save-ext', default='.png', choices=['.png', '.jpg', '.bmp', '.tif'])
     parser.add_argument('--nproc', type=int, default=1, help='worker processes')
@@ -240,10 +281,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not tasks:
         raise FileNotFoundError(f'no image ({", ".join(IMG_EXTENSIONS)}) in {args.img_dirs}')
     padding_value = args.padding_value[0] if len(args.padding_value) == 1 else args.padding_value
-    worker = partial(split_image, sizes=sizes, gaps=gaps, save_dir=args.save_dir,
-                     img_rate_thr=args.img_rate_thr, iof_thr=args.iof_thr,
-                     padding=not args.no_padding, padding_value=padding_value,
-                     save_ext=args.save_ext, clip_objects=args.clip_objects)
+    worker = partial(
+        split_image,
+        sizes=sizes,
+        gaps=gaps,
+        save_dir=args.save_dir,
+        img_rate_thr=args.img_rate_thr,
+        iof_thr=args.iof_thr,
+        padding=not args.no_padding,
+        padding_value=padding_value,
+        save_ext=args.save_ext,
+        clip_objects=args.clip_objects,
+    )
     print(f'splitting {len(tasks)} images: windows {sizes}, gaps {gaps}')
     if args.nproc > 1:
         counts = track_parallel_progress(worker, tasks, args.nproc)
