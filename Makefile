@@ -3,6 +3,7 @@
 #               evaluate COCO bbox mAP and save a picture of predictions
 #   make demo-ins the same with RTMDet-Ins-tiny: masks too, COCO segm and bbox mAP
 #   make test   build the environment if needed and run the test suite
+#   make lint   ruff: pyflakes, pycodestyle (100 columns), import order and format (ruff.toml)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -16,7 +17,11 @@ PYTEST_ARGS ?=
 # (on 2 cores faster than one process of two threads); PYTEST_WORKERS=0 runs in one process.
 PYTEST_WORKERS ?= 2
 
-.PHONY: env demo demo-ins test test-slow benchmark clean-env
+# the linter in a small environment of its own: CI runs it first, in seconds, before the long build
+LINT_VENV := .venv-lint
+RUFF_VERSION := 0.17.5
+
+.PHONY: env demo demo-ins test test-slow lint benchmark clean-env
 
 env: $(ENV_STAMP)
 
@@ -51,6 +56,12 @@ test: env
 
 test-slow: env
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+
+lint:
+	test -x $(LINT_VENV)/bin/ruff || ($(PYTHON) -m venv $(LINT_VENV) && \
+		$(LINT_VENV)/bin/pip install -q ruff==$(RUFF_VERSION))
+	$(LINT_VENV)/bin/ruff check .
+	$(LINT_VENV)/bin/ruff format --check .
 
 clean-env:
 	rm -rf $(VENV)
