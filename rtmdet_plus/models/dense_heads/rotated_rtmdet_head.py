@@ -23,8 +23,13 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from rtmdet_plus.registry import MODELS, TASK_UTILS
-from rtmdet_plus.structures.bbox import (RotatedBoxes, batched_rbox_nms, distance_to_box,
-                                         regularize_rboxes, scale_rboxes)
+from rtmdet_plus.structures.bbox import (
+    RotatedBoxes,
+    batched_rbox_nms,
+    distance_to_box,
+    regularize_rboxes,
+    scale_rboxes,
+)
 from rtmdet_plus.structures.bbox.angles import check_angle_version
 
 from .rtmdet_head import RTMDetHead
@@ -54,6 +59,11 @@ class RotatedRTMDetHead(RTMDetHead):
 
     Outputs of :meth:`forward`: per level, (B, num_classes, H, W) class logits, (B, 4, H, W)
     side distances in input pixels and (B, encode_size, H, W) angle outputs.
+
+    Prediction is :class:`RTMDetHead`'s on the stacked box maps (:meth:`box_maps`), with this
+    head's box format: :meth:`decode_boxes` (rotated, never clipped), :meth:`rescale_boxes`,
+    :meth:`box_sizes` and :meth:`_batched_nms` (rotated NMS); boxes leave as ``RotatedBoxes``.
+    The export rewriter uses :meth:`box_maps` and the public surface of :class:`RTMDetHead`.
     """
 
     def __init__(self,
@@ -105,51 +115,60 @@ class RotatedRTMDetHead(RTMDetHead):
         for level in range(len(self.strides)):
             normal_init(self._at_level(self.rtm_ang, level), std=0.01)
 
-    def _angle_output(self, reg_feat: Tensor, level: int) -> Tensor:
-        angle = self._at_level(self.rtm_ang, level)(reg_feat)
-        if self.is_scale_angle:
-            angle = self.scale_angle(angle)
-        return angle.float()
-
     def forward(self, feats: Sequence[Tensor]) -> Tuple[Tuple[Tensor, ...], ...]:
         """(B, in_channels, H_l, W_l) maps -> per-level class logits, side distances, angles."""
         cls_scores, bbox_preds, angle_preds = [], [], []
         for level, x in enumerate(feats):
             cls_feat, reg_feat = self._level_features(x, level)
             cls_score, distances = self._level_predictions(cls_feat, reg_feat, level)
+            angle = self._at_level(self.rtm_ang, level)(reg_feat)
+            if self.is_scale_angle:
+                angle = self.scale_angle(angle)
             cls_scores.append(cls_score)
             bbox_preds.append(distances)
-            angle_preds.append(self._angle_output(reg_feat, level))
+            angle_preds.append(angle.float())
         return tuple(cls_scores), tuple(bbox_preds), tuple(angle_preds)
 
     # ------------------------------------------------------------------ box format
+    # Overrides of RTMDetHead's box format (public ones used by the export rewriter).
     @property
     def box_pred_channels(self) -> int:
-        """4 side distances followed by the angle coder's channels."""
+        """4 side distances (input pixels) followed by the angle coder's ``encode_size``
+        channels."""
         return 4 + self.angle_coder.encode_size
 
     @staticmethod
-    def _box_maps(bbox_preds: Sequence[Tensor], angle_preds: Sequence[Tensor]) -> List[Tensor]:
-        """Per level (B, 4 + encode_size, H, W): distances and angle outputs stacked."""
+    def box_maps(bbox_preds: Sequence[Tensor], angle_preds: Sequence[Tensor]) -> List[Tensor]:
+        """Per level (B, 4, H, W) side distances (input pixels) and (B, encode_size, H, W) angle
+        outputs -> per level (B, box_pred_channels, H, W) box maps, the two stacked."""
         return [torch.cat([dists, angles.to(dists.dtype)], dim=1)
                 for dists, angles in zip(bbox_preds, angle_preds)]
 
-    def _decode_boxes(self, points: Tensor, box_preds: Tensor,
-                      max_shape: Optional[Sequence[int]] = None) -> Tensor:
-        """(..., 2) points and (..., 4 + encode_size) outputs -> (..., 5) rotated boxes
-        cx, cy, w, h, angle (never clipped: ``max_shape`` is ignored)."""
+    def decode_boxes(self, points: Tensor, box_preds: Tensor,
+                     max_shape: Optional[Sequence[int]] = None) -> Tensor:
+        """(..., 2) prior points x y (input pixels) and (..., box_pred_channels) box outputs ->
+        (..., 5) rotated boxes cx, cy, w, h in input pixels and angle in radians
+        (``angle_version``); never clipped: ``max_shape`` is ignored."""
         angles = self.angle_coder.decode(box_preds[..., 4:], keepdim=True)
         return self.bbox_coder.decode(points, torch.cat([box_preds[..., :4], angles], dim=-1))
 
     @staticmethod
-    def _rescale_boxes(boxes: Tensor, scale_factor: Sequence[float]) -> Tensor:
-        """Rotated boxes of the network input -> of the original image (``scale_factor`` w, h)."""
+    def rescale_boxes(boxes: Tensor, scale_factor: Sequence[float]) -> Tensor:
+        """(N, 5) rotated boxes in input pixels -> in original image pixels (``scale_factor``
+        (w, h) of the resize from the original image to the input)."""
         return scale_rboxes(boxes, scale_factor)
 
     @staticmethod
-    def _box_sizes(boxes: Tensor) -> Tuple[Tensor, Tensor]:
-        """(N,) sides w and h of (N, 5) rotated boxes."""
-        return boxes[:, 2], boxes[:, 3]
+    def box_sizes(boxes: Tensor) -> Tensor:
+        """(..., 5) rotated boxes -> (..., 2) sides w and h, in the boxes' pixels."""
+        return boxes[..., 2:4]
+
+    def _batched_nms(self, boxes: Tensor, scores: Tensor, labels: Tensor,
+                     nms_cfg: dict) -> Tuple[Tensor, Tensor]:
+        """Class-aware rotated NMS of (N, 5) boxes by :func:`batched_rbox_nms` (``nms_cfg`` is
+        ``dict(type='nms_rotated', iou_threshold=...)``; exact where mmcv's ``nms_rotated`` is
+        not) -> (K, 6) boxes with the score last and the (K,) kept indices, best first."""
+        return batched_rbox_nms(boxes, scores, labels, nms_cfg)
 
     # ------------------------------------------------------------------ training
     def loss_by_feat(self,
@@ -166,7 +185,7 @@ class RotatedRTMDetHead(RTMDetHead):
         Returns:
             ``loss_cls``, ``loss_bbox`` and, with ``loss_angle``, ``loss_angle`` scalars.
         """
-        losses, _, _ = self._detection_losses(cls_scores, self._box_maps(bbox_preds, angle_preds),
+        losses, _, _ = self._detection_losses(cls_scores, self.box_maps(bbox_preds, angle_preds),
                                               batch_gt_instances, batch_img_metas)
         return losses
 
@@ -209,30 +228,19 @@ class RotatedRTMDetHead(RTMDetHead):
                         cfg: Optional[ConfigDict] = None,
                         rescale: bool = False,
                         with_nms: bool = True) -> List[InstanceData]:
-        """Per-level outputs -> rotated detections of every image.
+        """Per-level outputs -> rotated detections of every image: :class:`RTMDetHead`'s
+        prediction on the stacked box maps, with this head's box format.
 
         Returns:
             One ``InstanceData`` per image with ``bboxes`` ``RotatedBoxes`` (N, 5) cx, cy, w, h,
             angle (original image pixels when ``rescale``), ``scores`` (N,), ``labels`` (N,).
         """
-        return super().predict_by_feat(cls_scores, self._box_maps(bbox_preds, angle_preds),
-                                       batch_img_metas=batch_img_metas, cfg=cfg,
-                                       rescale=rescale, with_nms=with_nms)
-
-    def _post_process(self, result: InstanceData, cfg, rescale: bool, with_nms: bool,
-                      img_meta: dict) -> InstanceData:
-        """As the horizontal head, but class-aware rotated NMS by :func:`batched_rbox_nms`
-        (``cfg['nms']`` is ``dict(type='nms_rotated', iou_threshold=...)``; exact where mmcv's
-        ``nms_rotated`` is not), boxes as ``RotatedBoxes``."""
-        result = super()._post_process(result, cfg, rescale, False, img_meta)
-        if with_nms and result.bboxes.numel() > 0:
-            dets, keep = batched_rbox_nms(result.bboxes, result.scores, result.labels,
-                                          cfg['nms'])
-            result = result[keep]
-            result.scores = dets[:, -1]
-            result = result[:cfg['max_per_img']]
-        result.bboxes = RotatedBoxes(result.bboxes)
-        return result
+        results = super().predict_by_feat(cls_scores, self.box_maps(bbox_preds, angle_preds),
+                                          batch_img_metas=batch_img_metas, cfg=cfg,
+                                          rescale=rescale, with_nms=with_nms)
+        for result in results:
+            result.bboxes = RotatedBoxes(result.bboxes)
+        return results
 
 
 @MODELS.register_module()

@@ -9,7 +9,7 @@ score threshold and top-k, distance decoding, rescaling to the original image an
 State-dict names equal mmdet's ``RTMDetHead`` / ``RTMDetSepBNHead``, so official checkpoints load
 with ``strict=True``.
 """
-from typing import List, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -76,6 +76,17 @@ def padded_mask_centers(batch_gt_instances: List[InstanceData], num_padded: int,
     return centers
 
 
+class DenseTargets(NamedTuple):
+    """Per-prior training targets of a batch (B images, P priors of all levels, finest first),
+    as returned by :meth:`RTMDetHead.get_targets` and :meth:`RTMDetHead.get_targets_batched`.
+    """
+    labels: Tensor          # (B, P) long, ``num_classes`` for background
+    label_weights: Tensor   # (B, P), 0 for priors outside the padded image
+    box_targets: Tensor     # (B, P, D) assigned ground-truth boxes, D = 4 (x1y1x2y2) or 5
+    assign_metrics: Tensor  # (B, P) IoU with the assigned ground truth, 0 elsewhere
+    matched_gt: Tensor      # (B, P) long, index of the assigned ground truth, -1 for background
+
+
 @MODELS.register_module()
 class RTMDetHead(BaseDenseHead):
     """RTMDet head with one set of towers shared by all levels and a learnable scale per level.
@@ -100,6 +111,25 @@ class RTMDetHead(BaseDenseHead):
 
     Outputs of :meth:`forward`: per level, (B, num_classes, H, W) classification logits and
     (B, 4, H, W) distances to the box sides in input pixels.
+
+    Public surface used by the export rewriters (:mod:`rtmdet_plus.deploy.models.dense_heads`),
+    which touch nothing private: :attr:`strides`, :attr:`cls_out_channels`,
+    :attr:`box_pred_channels`, :attr:`test_cfg`, :meth:`flat_priors`, :meth:`flatten_levels`,
+    :meth:`decode_boxes` and :meth:`box_sizes` (plus ``box_maps`` of the rotated heads and
+    ``relative_coords``, ``dynamic_convs``, ``num_gen_params`` of the instance heads).
+
+    Extension points overridden by the subclasses:
+
+    - network: ``_init_layers`` (layers, in mmdet's state-dict order), ``init_weights``,
+      ``forward`` (extra per-level branches on :meth:`_level_features` /
+      :meth:`_level_predictions`), ``_distances`` (raw box output -> distances), and the
+      layout attributes ``separate_levels``, ``share_conv``, ``use_depthwise``, ``exp_on_reg``;
+    - box format: :attr:`box_pred_channels`, :meth:`decode_boxes`, :meth:`rescale_boxes`,
+      :meth:`box_sizes` and :meth:`_batched_nms` (rotated boxes);
+    - training: ``loss_by_feat`` (more outputs; built on :meth:`_detection_losses`) and
+      :meth:`_box_losses`;
+    - prediction: ``predict_by_feat`` (more outputs; built on :meth:`_select_candidates` and
+      :meth:`_post_process`).
     """
 
     def __init__(self,
@@ -114,14 +144,16 @@ class RTMDetHead(BaseDenseHead):
                  act_cfg=dict(type='ReLU'),
                  anchor_generator=dict(type='MlvlPointGenerator', offset=0, strides=[8, 16, 32]),
                  bbox_coder=dict(type='DistancePointBBoxCoder'),
-                 loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0, loss_weight=1.0),
+                 loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0,
+                               loss_weight=1.0),
                  loss_bbox=dict(type='GIoULoss', loss_weight=2.0),
                  train_cfg=None,
                  test_cfg=None,
                  batched_assign: bool = True,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if bbox_coder and bbox_coder.get('type') not in ('DistancePointBBoxCoder', 'mmdet.DistancePointBBoxCoder'):
+        if bbox_coder and bbox_coder.get('type') not in ('DistancePointBBoxCoder',
+                                                          'mmdet.DistancePointBBoxCoder'):
             raise ValueError(f'{type(self).__name__} decodes point-to-side distances only; '
                              f'bbox_coder={bbox_coder} is not supported')
         self.num_classes = num_classes
@@ -143,7 +175,8 @@ class RTMDetHead(BaseDenseHead):
         self.loss_bbox = MODELS.build(loss_bbox)
         if train_cfg:
             if train_cfg.get('allowed_border', -1) >= 0:
-                raise ValueError('RTMDet priors are points: train_cfg.allowed_border must be negative')
+                raise ValueError('RTMDet priors are points: '
+                                 'train_cfg.allowed_border must be negative')
             self.assigner = TASK_UTILS.build(train_cfg['assigner'])
         self._init_layers()
 
@@ -158,6 +191,7 @@ class RTMDetHead(BaseDenseHead):
 
     @property
     def strides(self) -> List[int]:
+        """Stride of every level in input pixels, finest first."""
         return [stride[0] for stride in self.prior_generator.strides]
 
     def _tower(self) -> nn.ModuleList:
@@ -201,11 +235,6 @@ class RTMDetHead(BaseDenseHead):
         if not self.separate_levels:
             self.scales = nn.ModuleList(Scale(1.0) for _ in self.strides)
 
-    def _prediction_convs(self, level: int) -> Tuple[nn.Module, nn.Module, Optional[nn.Module]]:
-        """(cls conv, reg conv, obj conv or None) of ``level``."""
-        obj = self._at_level(self.rtm_obj, level) if self.with_objectness else None
-        return self._at_level(self.rtm_cls, level), self._at_level(self.rtm_reg, level), obj
-
     def init_weights(self) -> None:
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
@@ -214,14 +243,10 @@ class RTMDetHead(BaseDenseHead):
                 constant_init(module, 1)
         prior_bias = bias_init_with_prob(0.01)
         for level in range(len(self.strides)):
-            cls_conv, reg_conv, obj_conv = self._prediction_convs(level)
-            normal_init(cls_conv, std=0.01, bias=prior_bias)
-            normal_init(reg_conv, std=0.01)
-            if obj_conv is not None:
-                normal_init(obj_conv, std=0.01, bias=prior_bias)
-
-    def _towers_at(self, level: int) -> Tuple[nn.ModuleList, nn.ModuleList]:
-        return self._at_level(self.cls_convs, level), self._at_level(self.reg_convs, level)
+            normal_init(self._at_level(self.rtm_cls, level), std=0.01, bias=prior_bias)
+            normal_init(self._at_level(self.rtm_reg, level), std=0.01)
+            if self.with_objectness:
+                normal_init(self._at_level(self.rtm_obj, level), std=0.01, bias=prior_bias)
 
     def _distances(self, reg_out: Tensor, level: int) -> Tensor:
         """Raw box output of a level -> distances in pixels."""
@@ -233,7 +258,8 @@ class RTMDetHead(BaseDenseHead):
     def _level_features(self, x: Tensor, level: int) -> Tuple[Tensor, Tensor]:
         """One level's (B, in_channels, H, W) map -> (B, feat_channels, H, W) classification
         and regression tower features."""
-        cls_tower, reg_tower = self._towers_at(level)
+        cls_tower = self._at_level(self.cls_convs, level)
+        reg_tower = self._at_level(self.reg_convs, level)
         cls_feat = x
         for layer in cls_tower:
             cls_feat = layer(cls_feat)
@@ -248,56 +274,70 @@ class RTMDetHead(BaseDenseHead):
 
     def _level_predictions(self, cls_feat: Tensor, reg_feat: Tensor,
                            level: int) -> Tuple[Tensor, Tensor]:
-        """Tower features of one level -> class logits and side distances."""
-        cls_conv, reg_conv, obj_conv = self._prediction_convs(level)
-        cls_score = cls_conv(cls_feat)
-        if obj_conv is not None:
-            cls_score = objectness_weighted_logit(cls_score, obj_conv(reg_feat))
-        return cls_score, self._distances(reg_conv(reg_feat), level)
-
-    def _level_outputs(self, x: Tensor, level: int) -> Tuple[Tensor, Tensor]:
-        """One level's (B, in_channels, H, W) map -> class logits and side distances."""
-        return self._level_predictions(*self._level_features(x, level), level)
+        """Tower features of one level -> (B, C, H, W) class logits (objectness-weighted when
+        ``with_objectness``) and (B, 4, H, W) side distances in input pixels."""
+        cls_score = self._at_level(self.rtm_cls, level)(cls_feat)
+        if self.with_objectness:
+            obj_logit = self._at_level(self.rtm_obj, level)(reg_feat)
+            cls_score = objectness_weighted_logit(cls_score, obj_logit)
+        reg_out = self._at_level(self.rtm_reg, level)(reg_feat)
+        return cls_score, self._distances(reg_out, level)
 
     def forward(self, feats: Sequence[Tensor]) -> Tuple[Tuple[Tensor, ...], Tuple[Tensor, ...]]:
         """(B, in_channels, H_l, W_l) maps -> per-level class logits and side distances."""
-        cls_scores, bbox_preds = zip(*(self._level_outputs(x, level) for level, x in enumerate(feats)))
+        cls_scores, bbox_preds = [], []
+        for level, x in enumerate(feats):
+            cls_score, bbox_pred = self._level_predictions(*self._level_features(x, level), level)
+            cls_scores.append(cls_score)
+            bbox_preds.append(bbox_pred)
         return tuple(cls_scores), tuple(bbox_preds)
 
     # ------------------------------------------------------------------ box format
-    # Extension points of the rotated head: what the box maps hold, how they decode, how the
-    # boxes are rescaled and measured.
+    # Public, used by the export rewriters; the rotated head overrides them (and the NMS).
     @property
     def box_pred_channels(self) -> int:
-        """Channels per prior of the box maps given to the loss and prediction (4 distances)."""
+        """Channels per prior of the box maps given to the loss, prediction and export: 4
+        (left, top, right, bottom distances in input pixels)."""
         return 4
 
-    def _decode_boxes(self, points: Tensor, box_preds: Tensor,
-                      max_shape: Optional[Sequence[int]] = None) -> Tensor:
-        """(..., 2) prior points and (..., box_pred_channels) box outputs -> (..., 4) boxes
-        x1y1x2y2, clipped to ``max_shape`` (H, W) when given."""
+    def decode_boxes(self, points: Tensor, box_preds: Tensor,
+                     max_shape: Optional[Sequence[int]] = None) -> Tensor:
+        """(..., 2) prior points x y and (..., box_pred_channels) box outputs, input pixels ->
+        (..., 4) boxes x1y1x2y2 in input pixels, clipped to ``max_shape`` (H, W) when given."""
         return distance_to_box(points, box_preds, max_shape=max_shape)
 
     @staticmethod
-    def _rescale_boxes(boxes: Tensor, scale_factor: Sequence[float]) -> Tensor:
-        """Boxes of the network input -> boxes of the original image (``scale_factor`` w, h)."""
+    def rescale_boxes(boxes: Tensor, scale_factor: Sequence[float]) -> Tensor:
+        """(N, 4) boxes x1y1x2y2 in input pixels -> in original image pixels (``scale_factor``
+        (w, h) of the resize from the original image to the input)."""
         return scale_boxes(boxes, scale_factor)
 
     @staticmethod
-    def _box_sizes(boxes: Tensor) -> Tuple[Tensor, Tensor]:
-        """(N,) widths and heights of (N, 4) x1y1x2y2 boxes."""
-        return boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    def box_sizes(boxes: Tensor) -> Tensor:
+        """(..., 4) boxes x1y1x2y2 -> (..., 2) widths and heights, in the boxes' pixels."""
+        return boxes[..., 2:] - boxes[..., :2]
 
-    # ------------------------------------------------------------------ shared helpers
-    def _flat_priors(self, featmap_sizes, device, dtype=torch.float32) -> Tensor:
-        """(P, 4) priors of all levels as cx, cy, stride_w, stride_h (input pixels)."""
+    def _batched_nms(self, boxes: Tensor, scores: Tensor, labels: Tensor,
+                     nms_cfg: dict) -> Tuple[Tensor, Tensor]:
+        """Class-aware NMS of (N, 4) boxes (mmcv's ``batched_nms``) -> (K, 5) boxes with the
+        score last and the (K,) indices of the kept boxes, best first."""
+        return batched_nms(boxes, scores, labels, nms_cfg)
+
+    # ------------------------------------------------------------------ flat layout
+    # Public, used by the export rewriters.
+    def flat_priors(self, featmap_sizes: Sequence[Tuple[int, int]], device,
+                    dtype: torch.dtype = torch.float32) -> Tensor:
+        """(P, 4) priors of all levels (finest first, row-major in each level) as cx, cy,
+        stride_w, stride_h in input pixels, for feature maps of ``featmap_sizes`` (H, W)."""
         return torch.cat(self.prior_generator.grid_priors(
             featmap_sizes, dtype=dtype, device=device, with_stride=True))
 
     @staticmethod
-    def _flatten_levels(maps: Sequence[Tensor], channels: int) -> Tensor:
-        """Per-level (B, channels, H, W) -> (B, P, channels), levels concatenated finest first."""
-        return torch.cat([m.permute(0, 2, 3, 1).reshape(m.size(0), -1, channels) for m in maps], 1)
+    def flatten_levels(maps: Sequence[Tensor], channels: int) -> Tensor:
+        """Per-level (B, channels, H, W) maps -> (B, P, channels), levels concatenated finest
+        first, in the order of :meth:`flat_priors`."""
+        return torch.cat([m.permute(0, 2, 3, 1).reshape(m.size(0), -1, channels)
+                          for m in maps], 1)
 
     # ------------------------------------------------------------------ training
     def loss_by_feat(self,
@@ -328,26 +368,25 @@ class RTMDetHead(BaseDenseHead):
         """
         featmap_sizes = [score.shape[-2:] for score in cls_scores]
         device = cls_scores[0].device
-        priors = self._flat_priors(featmap_sizes, device)
-        flat_scores = self._flatten_levels(cls_scores, self.cls_out_channels)
-        flat_preds = self._flatten_levels(bbox_preds, self.box_pred_channels)
-        flat_boxes = self._decode_boxes(priors[:, :2], flat_preds)
+        priors = self.flat_priors(featmap_sizes, device)
+        flat_scores = self.flatten_levels(cls_scores, self.cls_out_channels)
+        flat_preds = self.flatten_levels(bbox_preds, self.box_pred_channels)
+        flat_boxes = self.decode_boxes(priors[:, :2], flat_preds)
 
         get_targets = self.get_targets_batched if self.batched_assign else self.get_targets
         targets = get_targets(flat_scores.detach(), flat_boxes.detach(), priors, featmap_sizes,
                               batch_gt_instances, batch_img_metas)
-        labels, label_weights, box_targets, assign_metrics, matched_gt = targets
 
         loss_cls = self.loss_cls(flat_scores.reshape(-1, self.cls_out_channels),
-                                 (labels.reshape(-1), assign_metrics.reshape(-1)),
-                                 label_weights.reshape(-1), avg_factor=1.0)
-        positive = (labels >= 0) & (labels < self.num_classes)
+                                 (targets.labels.reshape(-1), targets.assign_metrics.reshape(-1)),
+                                 targets.label_weights.reshape(-1), avg_factor=1.0)
+        positive = (targets.labels >= 0) & (targets.labels < self.num_classes)
         losses = dict(loss_cls=loss_cls)
-        losses.update(self._box_losses(flat_preds, flat_boxes, box_targets, positive,
-                                       assign_metrics, priors))
-        avg_factor = reduce_mean(assign_metrics.sum()).clamp_(min=1).item()
+        losses.update(self._box_losses(flat_preds, flat_boxes, targets.box_targets, positive,
+                                       targets.assign_metrics, priors))
+        avg_factor = reduce_mean(targets.assign_metrics.sum()).clamp_(min=1).item()
         losses = {name: loss / avg_factor for name, loss in losses.items()}
-        return losses, matched_gt, priors
+        return losses, targets.matched_gt, priors
 
     def _box_losses(self, flat_preds: Tensor, flat_boxes: Tensor, box_targets: Tensor,
                     positive: Tensor, assign_metrics: Tensor, priors: Tensor) -> dict:
@@ -371,7 +410,8 @@ class RTMDetHead(BaseDenseHead):
                                              weight=assign_metrics[positive], avg_factor=1.0))
 
     def get_targets(self, flat_scores: Tensor, flat_boxes: Tensor, priors: Tensor, featmap_sizes,
-                    batch_gt_instances: List[InstanceData], batch_img_metas: List[dict]):
+                    batch_gt_instances: List[InstanceData],
+                    batch_img_metas: List[dict]) -> DenseTargets:
         """Assign every image and build dense targets.
 
         Args:
@@ -380,10 +420,10 @@ class RTMDetHead(BaseDenseHead):
             priors: (P, 4) cx, cy, stride_w, stride_h.
 
         Returns:
-            labels (B, P) long, ``num_classes`` for background; label_weights (B, P), 0 for priors
-            outside the padded image; box_targets (B, P, D); assign_metrics (B, P) IoU with the
-            assigned ground truth, 0 elsewhere; matched_gt (B, P) long, index of the assigned
-            ground truth in its image, -1 for background.
+            :class:`DenseTargets`: labels (B, P) long, ``num_classes`` for background;
+            label_weights (B, P), 0 for priors outside the padded image; box_targets (B, P, D);
+            assign_metrics (B, P) IoU with the assigned ground truth, 0 elsewhere; matched_gt
+            (B, P) long, index of the assigned ground truth in its image, -1 for background.
         """
         num_imgs, num_priors = flat_scores.shape[:2]
         labels = priors.new_full((num_imgs, num_priors), self.num_classes, dtype=torch.long)
@@ -410,18 +450,19 @@ class RTMDetHead(BaseDenseHead):
                 if isinstance(gt_instances.bboxes, Tensor) else gt_instances.bboxes.tensor[matched]
             assign_metrics[img, pos_index] = result.max_overlaps[pos]
             matched_gt[img, pos_index] = matched
-        return labels, label_weights, box_targets, assign_metrics, matched_gt
+        return DenseTargets(labels, label_weights, box_targets, assign_metrics, matched_gt)
 
     def _prior_valid_flags(self, featmap_sizes, batch_img_metas, device) -> Optional[Tensor]:
         """(B, P) priors inside each image's padded shape, or None when all are."""
-        flags = [torch.cat(self.prior_generator.valid_flags(featmap_sizes, meta['pad_shape'], device))
+        flags = [torch.cat(self.prior_generator.valid_flags(featmap_sizes, meta['pad_shape'],
+                                                            device))
                  for meta in batch_img_metas]
         flags = torch.stack(flags)
         return None if bool(flags.all()) else flags
 
     def get_targets_batched(self, flat_scores: Tensor, flat_boxes: Tensor, priors: Tensor,
                             featmap_sizes, batch_gt_instances: List[InstanceData],
-                            batch_img_metas: List[dict]):
+                            batch_img_metas: List[dict]) -> DenseTargets:
         """:meth:`get_targets` for the whole batch at once (padded ground truth, no per-image
         loop); same outputs."""
         num_imgs, num_priors = flat_scores.shape[:2]
@@ -439,14 +480,16 @@ class RTMDetHead(BaseDenseHead):
                          else flat_boxes.new_ones(num_imgs, num_priors))
         pos_weight = self.train_cfg.get('pos_weight', -1)
         if pos_weight > 0:
-            label_weights = torch.where(positive, label_weights.new_tensor(pos_weight), label_weights)
+            label_weights = torch.where(positive, label_weights.new_tensor(pos_weight),
+                                        label_weights)
         if gt_boxes.size(1):
             index = assignment.gt_index.clamp(min=0)[..., None].expand(-1, -1, box_dim)
             box_targets = gt_boxes.to(flat_boxes.dtype).gather(1, index) * positive[..., None]
         else:  # no ground truth in the whole batch
             box_targets = flat_boxes.new_zeros(num_imgs, num_priors, box_dim)
         assign_metrics = assignment.ious * positive
-        return labels, label_weights, box_targets, assign_metrics, assignment.gt_index
+        return DenseTargets(labels, label_weights, box_targets, assign_metrics,
+                            assignment.gt_index)
 
     # ------------------------------------------------------------------ prediction
     def predict_by_feat(self,
@@ -469,15 +512,11 @@ class RTMDetHead(BaseDenseHead):
             featmap_sizes, dtype=cls_scores[0].dtype, device=cls_scores[0].device)
         results = []
         for img, img_meta in enumerate(batch_img_metas):
-            results.append(self._predict_image(
-                [score[img] for score in cls_scores], [pred[img] for pred in bbox_preds],
-                level_priors, img_meta, cfg, rescale, with_nms))
+            result = self._select_candidates([score[img] for score in cls_scores],
+                                             [pred[img] for pred in bbox_preds],
+                                             level_priors, img_meta, cfg)
+            results.append(self._post_process(result, cfg, rescale, with_nms, img_meta))
         return results
-
-    def _predict_image(self, cls_scores, bbox_preds, level_priors, img_meta, cfg, rescale,
-                       with_nms) -> InstanceData:
-        result = self._select_candidates(cls_scores, bbox_preds, level_priors, img_meta, cfg)
-        return self._post_process(result, cfg, rescale, with_nms, img_meta)
 
     def _select_candidates(self, cls_scores, bbox_preds, level_priors, img_meta, cfg,
                            level_extras: Optional[Sequence[dict]] = None) -> InstanceData:
@@ -491,7 +530,7 @@ class RTMDetHead(BaseDenseHead):
 
         Returns:
             ``InstanceData`` with ``bboxes`` (N, 4) decoded and clipped to ``img_shape``
-                (:meth:`_decode_boxes`),
+                (:meth:`decode_boxes`),
             ``scores`` (N,), ``labels`` (N,) and the kept extras.
         """
         nms_pre = cfg.get('nms_pre', -1)
@@ -512,8 +551,8 @@ class RTMDetHead(BaseDenseHead):
             for name in extras:
                 kept_extras.setdefault(name, []).append(kept[name])
         result = InstanceData(
-            bboxes=self._decode_boxes(torch.cat(kept_points), torch.cat(kept_dists),
-                                      max_shape=img_meta['img_shape']),
+            bboxes=self.decode_boxes(torch.cat(kept_points), torch.cat(kept_dists),
+                                     max_shape=img_meta['img_shape']),
             scores=torch.cat(kept_scores), labels=torch.cat(kept_labels))
         for name, values in kept_extras.items():
             result[name] = torch.cat(values)
@@ -521,19 +560,19 @@ class RTMDetHead(BaseDenseHead):
 
     def _post_process(self, result: InstanceData, cfg, rescale: bool, with_nms: bool,
                       img_meta: dict) -> InstanceData:
-        """Rescale to the original image, drop boxes at most ``min_bbox_size`` wide or high,
-        then class-aware NMS (``cfg['nms']``, mmcv's ``batched_nms``) keeping at most
-        ``max_per_img``."""
+        """Rescale to the original image (:meth:`rescale_boxes`), drop boxes at most
+        ``min_bbox_size`` wide or high (:meth:`box_sizes`), then class-aware NMS
+        (``cfg['nms']``, :meth:`_batched_nms`) keeping at most ``max_per_img``."""
         if rescale:
-            result.bboxes = self._rescale_boxes(result.bboxes, img_meta['scale_factor'])
+            result.bboxes = self.rescale_boxes(result.bboxes, img_meta['scale_factor'])
         min_size = cfg.get('min_bbox_size', -1)
         if min_size >= 0:
-            widths, heights = self._box_sizes(result.bboxes)
-            keep = (widths > min_size) & (heights > min_size)
+            keep = (self.box_sizes(result.bboxes) > min_size).all(dim=-1)
             if not keep.all():
                 result = result[keep]
         if with_nms and result.bboxes.numel() > 0:
-            dets, keep = batched_nms(result.bboxes, result.scores, result.labels, cfg['nms'])
+            dets, keep = self._batched_nms(result.bboxes, result.scores, result.labels,
+                                           cfg['nms'])
             result = result[keep]
             result.scores = dets[:, -1]
             result = result[:cfg['max_per_img']]

@@ -20,19 +20,35 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmdet.utils import reduce_mean
 from mmengine.config import ConfigDict
 from mmengine.model import normal_init
 from mmengine.structures import InstanceData
-from mmdet.utils import reduce_mean
 from torch import Tensor
 
 from rtmdet_plus.models.layers import DynamicMaskConvs, MaskFeatModule
 from rtmdet_plus.registry import MODELS
 from rtmdet_plus.structures import masks_as_tensor
+
 from .rtmdet_head import RTMDetHead
 
 # Relative coordinates are divided by this many strides of the instance's prior.
 COORD_NORM_STRIDES = 8
+
+
+def relative_coordinates(priors: Tensor, points: Tensor) -> Tensor:
+    """Coordinates of grid points relative to instances' priors, the dynamic convs' extra input.
+
+    Args:
+        priors: (..., 4) cx, cy, stride_w, stride_h of each instance's prior, input pixels.
+        points: (M, 2) x y of the grid points (the prototype grid), input pixels.
+
+    Returns:
+        (..., 2, M) ``(prior centre - point) / (COORD_NORM_STRIDES * stride_w)``, x then y,
+        in units of ``COORD_NORM_STRIDES`` prior strides.
+    """
+    scale = priors[..., 2:3, None] * COORD_NORM_STRIDES    # (..., 1, 1)
+    return (priors[..., :2, None] - points.t()) / scale    # (..., 2, M)
 
 
 def mask_logits_to_image(logits: Tensor, stride: int, img_meta: dict, rescale: bool) -> Tensor:
@@ -78,11 +94,15 @@ class RTMDetInsHead(RTMDetHead):
         loss_mask: mask loss config (mmdet's ``DiceLoss``), called on (N, H, W) logits and
             targets with ``avg_factor`` = number of positives.
 
-    Other arguments as :class:`RTMDetHead`; ``test_cfg`` also takes ``mask_thr_binary`` (0.5 if absent).
+    Other arguments as :class:`RTMDetHead`; ``test_cfg`` also takes ``mask_thr_binary`` (0.5
+    if absent).
 
     Outputs of :meth:`forward`: per level (B, C, H, W) class logits, (B, 4, H, W) side
     distances (``scale * reg * stride``, no exp) and (B, num_gen_params, H, W) dynamic-conv
     parameters; and (B, K, H_0, W_0) prototypes at the finest level.
+
+    Public surface for export, besides :class:`RTMDetHead`'s: :meth:`relative_coords`,
+    ``dynamic_convs`` (:class:`DynamicMaskConvs`: parameter layout) and ``num_gen_params``.
     """
     exp_on_reg = False
 
@@ -125,7 +145,7 @@ class RTMDetInsHead(RTMDetHead):
         prototypes = self.mask_head(feats)
         cls_scores, bbox_preds, kernel_preds = [], [], []
         for level, x in enumerate(feats):
-            cls_score, bbox_pred = self._level_outputs(x, level)
+            cls_score, bbox_pred = self._level_predictions(*self._level_features(x, level), level)
             kernel_conv = self._at_level(self.rtm_kernel, level)
             kernel_feat = x
             for layer in self._at_level(self.kernel_convs, level):
@@ -136,6 +156,15 @@ class RTMDetInsHead(RTMDetHead):
         return tuple(cls_scores), tuple(bbox_preds), tuple(kernel_preds), prototypes
 
     # ------------------------------------------------------------------ masks
+    def relative_coords(self, priors: Tensor, prototype_size: Sequence[int]) -> Tensor:
+        """(..., 4) priors cx, cy, stride_w, stride_h (input pixels) -> (..., 2, h*w)
+        coordinates of every prototype cell relative to each prior, in units of
+        ``COORD_NORM_STRIDES`` prior strides (:func:`relative_coordinates`); the prototype
+        grid of ``prototype_size`` (h, w) has the finest stride, cells row-major."""
+        points = self.prior_generator.single_level_grid_priors(
+            prototype_size, level_idx=0, dtype=priors.dtype, device=priors.device)  # (h*w, 2)
+        return relative_coordinates(priors, points)
+
     def mask_logits(self, prototypes: Tensor, kernels: Tensor, priors: Tensor,
                     image_index: Optional[Tensor] = None) -> Tensor:
         """Mask logits of instances on the prototype grid.
@@ -156,15 +185,12 @@ class RTMDetInsHead(RTMDetHead):
             return prototypes.new_zeros((0, height, width))
         if image_index is None:
             image_index = torch.zeros(kernels.shape[0], dtype=torch.long, device=kernels.device)
-        grid = self.prior_generator.single_level_grid_priors(
-            (height, width), level_idx=0, dtype=priors.dtype, device=priors.device)     # (h*w, 2)
-        scale = priors[:, 2:3, None] * COORD_NORM_STRIDES                              # (N, 1, 1)
-        rel_coords = (priors[:, :2, None] - grid.t()[None]) / scale                     # (N, 2, h*w)
+        rel_coords = self.relative_coords(priors, (height, width))                   # (N, 2, h*w)
         return self.dynamic_convs(kernels, rel_coords, prototypes, image_index)
 
     # ------------------------------------------------------------------ training
-    def _gt_with_mask_tensors(self, batch_gt_instances: List[InstanceData], canvas: Tuple[int, int],
-                              device) -> List[InstanceData]:
+    def _gt_with_mask_tensors(self, batch_gt_instances: List[InstanceData],
+                              canvas: Tuple[int, int], device) -> List[InstanceData]:
         """Copies of the ground truth whose ``masks`` are (G, H, W) bool tensors zero-padded
         at the bottom/right to ``canvas`` (the prototype grid times its stride)."""
         converted = []
@@ -205,7 +231,7 @@ class RTMDetInsHead(RTMDetHead):
         gts = self._gt_with_mask_tensors(batch_gt_instances, canvas, prototypes.device)
         losses, matched_gt, priors = self._detection_losses(cls_scores, bbox_preds, gts,
                                                             batch_img_metas)
-        flat_kernels = self._flatten_levels(kernel_preds, self.num_gen_params)
+        flat_kernels = self.flatten_levels(kernel_preds, self.num_gen_params)
         losses['loss_mask'] = self.mask_loss(prototypes, flat_kernels, priors, matched_gt, gts)
         return losses
 
@@ -224,12 +250,14 @@ class RTMDetInsHead(RTMDetHead):
             Scalar loss averaged over the positives (over all processes when distributed).
         """
         image_index, prior_index = (matched_gt >= 0).nonzero(as_tuple=True)
-        num_pos = reduce_mean(prototypes.new_tensor([float(image_index.numel())])).clamp_(min=1).item()
+        num_pos = reduce_mean(prototypes.new_tensor([float(image_index.numel())]))
+        num_pos = num_pos.clamp_(min=1).item()
         if image_index.numel() == 0:
             return prototypes.sum() * 0
         logits = self.mask_logits(prototypes, flat_kernels[image_index, prior_index],
                                   priors[prior_index], image_index)
-        logits = F.interpolate(logits.unsqueeze(0), scale_factor=self.strides[0] // self.mask_loss_stride,
+        logits = F.interpolate(logits.unsqueeze(0),
+                               scale_factor=self.strides[0] // self.mask_loss_stride,
                                mode='bilinear', align_corners=False).squeeze(0)
         # Ground truth sampled at the centre of every mask_loss_stride cell, then gathered.
         step, start = self.mask_loss_stride, self.mask_loss_stride // 2
@@ -259,7 +287,8 @@ class RTMDetInsHead(RTMDetHead):
         cfg = self.test_cfg if cfg is None else cfg
         featmap_sizes = [score.shape[-2:] for score in cls_scores]
         level_priors = self.prior_generator.grid_priors(
-            featmap_sizes, dtype=cls_scores[0].dtype, device=cls_scores[0].device, with_stride=True)
+            featmap_sizes, dtype=cls_scores[0].dtype, device=cls_scores[0].device,
+            with_stride=True)
         results = []
         for img, img_meta in enumerate(batch_img_metas):
             extras = [dict(kernels=kernel[img].permute(1, 2, 0).reshape(-1, self.num_gen_params),

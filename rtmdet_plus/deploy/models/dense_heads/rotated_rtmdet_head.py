@@ -9,11 +9,13 @@ from mmengine.config import ConfigDict
 from torch import Tensor
 
 from rtmdet_plus.deploy.nms import class_aware_nms, nms_settings
+
 from .rtmdet_head import drop_small_boxes, flat_outputs
 
 
 @FUNCTION_REWRITER.register_rewriter(
-    func_name='rtmdet_plus.models.dense_heads.rotated_rtmdet_head.RotatedRTMDetHead.predict_by_feat')
+    func_name='rtmdet_plus.models.dense_heads.rotated_rtmdet_head.'
+              'RotatedRTMDetHead.predict_by_feat')
 def rtmdet_plus_rotated_rtmdet_head__predict_by_feat(self,
                                                      cls_scores: List[Tensor],
                                                      bbox_preds: List[Tensor],
@@ -29,9 +31,9 @@ def rtmdet_plus_rotated_rtmdet_head__predict_by_feat(self,
     ctx = FUNCTION_REWRITER.get_context()
     cfg = self.test_cfg if cfg is None else cfg
     priors, scores, box_preds = flat_outputs(self, cls_scores,
-                                             self._box_maps(bbox_preds, angle_preds))
-    boxes = self._decode_boxes(priors[:, :2], box_preds)
-    scores = drop_small_boxes(scores, boxes[..., 2:4], cfg)
+                                             self.box_maps(bbox_preds, angle_preds))
+    boxes = self.decode_boxes(priors[:, :2], box_preds)
+    scores = drop_small_boxes(scores, self.box_sizes(boxes), cfg)
     if not with_nms:
         return boxes, scores
     return class_aware_nms(boxes, scores, ctx.cfg,

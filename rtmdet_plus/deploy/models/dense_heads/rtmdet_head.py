@@ -8,6 +8,10 @@ TRTBatchedNMS plugin for TensorRT). The pre-NMS top-k is over all levels' pairs 
 head's per-level one: the two agree whenever fewer than ``pre_top_k`` pairs pass ``score_thr``,
 and otherwise on every detection above the low-score tail. Boxes at most ``min_bbox_size`` wide
 or high get score 0, as the head drops them before NMS.
+
+The rewriters use only the heads' public surface (``flat_priors``, ``flatten_levels``,
+``decode_boxes``, ``box_sizes``, ``box_maps``, ``relative_coords``, ...; see
+:class:`~rtmdet_plus.models.dense_heads.RTMDetHead`), never their private helpers.
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -25,17 +29,18 @@ def flat_outputs(head, cls_scores: Sequence[Tensor], box_maps: Sequence[Tensor]
     """Per-level head outputs -> (P, 4) priors cx, cy, stride_w, stride_h, (B, P, C) class
     probabilities and (B, P, box_pred_channels) box outputs, levels finest first."""
     featmap_sizes = [score.shape[-2:] for score in cls_scores]
-    priors = head._flat_priors(featmap_sizes, device=cls_scores[0].device,
-                               dtype=cls_scores[0].dtype)
-    scores = head._flatten_levels(cls_scores, head.cls_out_channels).sigmoid()
-    box_preds = head._flatten_levels(box_maps, head.box_pred_channels)
+    priors = head.flat_priors(featmap_sizes, device=cls_scores[0].device,
+                              dtype=cls_scores[0].dtype)
+    scores = head.flatten_levels(cls_scores, head.cls_out_channels).sigmoid()
+    box_preds = head.flatten_levels(box_maps, head.box_pred_channels)
     return priors, scores, box_preds
 
 
 def drop_small_boxes(scores: Tensor, sizes: Tensor, cfg: ConfigDict) -> Tensor:
     """Scores (B, P, C) zeroed where a box is at most ``cfg.min_bbox_size`` wide or high
-    ((B, P, 2) ``sizes``), as the PyTorch head drops such boxes before NMS; zero scores fall
-    under every NMS score threshold. Unchanged without ``min_bbox_size`` (or negative)."""
+    ((B, P, 2) ``sizes``, the head's ``box_sizes``), as the PyTorch head drops such boxes
+    before NMS; zero scores fall under every NMS score threshold. Unchanged without
+    ``min_bbox_size`` (or negative)."""
     min_size = cfg.get('min_bbox_size', -1)
     if min_size < 0:
         return scores
@@ -46,7 +51,7 @@ def drop_small_boxes(scores: Tensor, sizes: Tensor, cfg: ConfigDict) -> Tensor:
 def decode_clipped(head, priors: Tensor, box_preds: Tensor, batch_img_metas) -> Tensor:
     """(B, P, 4) boxes x1y1x2y2 in input pixels, clipped to the input's ``img_shape`` (a
     tensor for dynamic shapes, ints for static ones)."""
-    boxes = head._decode_boxes(priors[:, :2], box_preds)
+    boxes = head.decode_boxes(priors[:, :2], box_preds)
     img_shape = batch_img_metas[0]['img_shape'] if batch_img_metas else None
     if img_shape is None:
         return boxes
@@ -72,7 +77,7 @@ def rtmdet_plus_rtmdet_head__predict_by_feat(self,
     priors, scores, box_preds = flat_outputs(self, cls_scores, bbox_preds)
     boxes = decode_clipped(self, priors, box_preds, batch_img_metas)
     cfg = self.test_cfg if cfg is None else cfg
-    scores = drop_small_boxes(scores, boxes[..., 2:] - boxes[..., :2], cfg)
+    scores = drop_small_boxes(scores, self.box_sizes(boxes), cfg)
     if not with_nms:
         return boxes, scores
     return class_aware_nms(boxes, scores, ctx.cfg,

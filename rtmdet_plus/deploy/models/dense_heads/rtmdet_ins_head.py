@@ -15,7 +15,7 @@ from mmengine.config import ConfigDict
 from torch import Tensor
 
 from rtmdet_plus.deploy.nms import class_aware_nms, nms_settings
-from rtmdet_plus.models.dense_heads.rtmdet_ins_head import COORD_NORM_STRIDES
+
 from .rtmdet_head import decode_clipped, drop_small_boxes, flat_outputs
 
 
@@ -32,15 +32,12 @@ def batched_mask_logits(head, prototypes: Tensor, kernels: Tensor, priors: Tenso
     """
     batch, num_inst = kernels.shape[:2]
     height, width = prototypes.shape[-2:]
-    grid = head.prior_generator.single_level_grid_priors(
-        (height, width), level_idx=0, dtype=prototypes.dtype, device=prototypes.device)  # (hw, 2)
-    scale = priors[..., 2:3, None] * COORD_NORM_STRIDES                                 # (B, N, 1, 1)
-    rel_coords = (priors[..., :2, None] - grid.t()[None, None]) / scale                 # (B, N, 2, hw)
+    rel_coords = head.relative_coords(priors, (height, width))                  # (B, N, 2, hw)
     weights, biases = head.dynamic_convs.split(kernels.reshape(batch * num_inst, -1))
-    first = weights[0].reshape(batch, num_inst, -1, weights[0].shape[-1])             # (B, N, C, 2+K)
+    first = weights[0].reshape(batch, num_inst, -1, weights[0].shape[-1])      # (B, N, C, 2+K)
     x = (torch.matmul(first[..., :2], rel_coords)
          + torch.matmul(first[..., 2:], prototypes.flatten(2).unsqueeze(1))
-         + biases[0].reshape(batch, num_inst, -1, 1))                                  # (B, N, C, hw)
+         + biases[0].reshape(batch, num_inst, -1, 1))                           # (B, N, C, hw)
     x = x.reshape(batch * num_inst, x.shape[2], height * width)
     for layer in range(1, len(weights)):
         x = torch.baddbmm(biases[layer].unsqueeze(-1), weights[layer], F.relu(x))
@@ -71,8 +68,8 @@ def rtmdet_plus_rtmdet_ins_head__predict_by_feat(self,
     cfg = self.test_cfg if cfg is None else cfg
     priors, scores, box_preds = flat_outputs(self, cls_scores, bbox_preds)
     boxes = decode_clipped(self, priors, box_preds, batch_img_metas)
-    scores = drop_small_boxes(scores, boxes[..., 2:] - boxes[..., :2], cfg)
-    flat_kernels = self._flatten_levels(kernel_preds, self.num_gen_params)
+    scores = drop_small_boxes(scores, self.box_sizes(boxes), cfg)
+    flat_kernels = self.flatten_levels(kernel_preds, self.num_gen_params)
     dets, labels, keep = class_aware_nms(boxes, scores, ctx.cfg,
                                          nms_settings(cfg, ctx.cfg),
                                          output_index=True)

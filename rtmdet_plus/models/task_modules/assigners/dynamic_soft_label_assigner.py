@@ -29,12 +29,6 @@ INF = 100000000.0
 ROTATED_INSIDE_EPS = 0.01
 
 
-def soft_label_term(logits: Tensor, soft_labels: Tensor) -> Tensor:
-    """Elementwise ``BCE(logits, soft_labels) * |soft_labels - sigmoid(logits)| ** 2``."""
-    bce = F.binary_cross_entropy_with_logits(logits, soft_labels, reduction='none')
-    return bce * (soft_labels - logits.sigmoid()).abs().pow(2.0)
-
-
 def soft_label_cost(pred_logits: Tensor, gt_labels: Tensor, ious: Tensor) -> Tensor:
     """Soft-label classification cost summed over all classes, in O(P x G) memory.
 
