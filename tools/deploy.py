@@ -10,7 +10,8 @@ on images of the model config's val dataloader) into ``--work-dir``, the SDK's
 ``deploy.json`` / ``pipeline.json`` / ``detail.json`` with ``--dump-info``, and pictures of the
 backend's and of PyTorch's predictions on ``--test-img`` (default IMG):
 ``output_<backend>.jpg`` and ``output_pytorch.jpg``. The ONNX export runs in a subprocess, as in
-MMDeploy, with the rewriters and the torch 2.13 fixes of ``rtmdet_plus.deploy`` in effect there.
+MMDeploy, with the rewriters of ``rtmdet_plus.deploy`` and the patches of
+``rtmdet_plus.deploy.patches`` (torch 2.13, TensorRT 10, OpenVINO 2024+) in effect there.
 """
 
 import argparse
@@ -58,8 +59,10 @@ def main(argv=None) -> int:
     from mmdeploy.apis.core import PIPELINE_MANAGER
     from mmdeploy.utils import Backend, get_backend, get_root_logger
 
-    from rtmdet_plus.deploy import export_model
+    from rtmdet_plus.deploy import apply_patches, export_model
     from rtmdet_plus.deploy.apis import load_configs
+
+    apply_patches()  # importing rtmdet_plus.deploy did; MMDeploy's calls below need them
 
     logger = get_root_logger()
     log_level = logging.getLevelName(args.log_level)

@@ -19,9 +19,16 @@ from typing import Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
+from mmcv.transforms import Compose
 from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
+from pycocotools import mask as mask_utils
 
+from rtmdet_plus.registry import DATASETS
+
+from .inference import init_detector
 from .sources import Frame, open_source, read_image
 
 BACKENDS = ('pytorch', 'onnxruntime', 'openvino', 'sdk')
@@ -44,7 +51,6 @@ def prediction_dict(instances: InstanceData, score_thr: Optional[float] = None) 
                scores=[round(float(score), 6) for score in instances.scores[keep]],
                bboxes=[[round(float(v), 3) for v in box] for box in boxes[keep]])
     if 'masks' in instances:
-        from pycocotools import mask as mask_utils
         masks = np.asarray(instances.masks[keep].cpu().numpy(), dtype=np.uint8)
         out['masks'] = []
         for mask in masks:
@@ -71,6 +77,7 @@ def exported_deploy_config(folder: str, deploy_cfg: Optional[str] = None) -> str
         if not osp.isfile(deploy_cfg):
             raise FileNotFoundError(f'deploy config not found: {deploy_cfg}')
         return deploy_cfg
+    # optional: rtmdet_plus.deploy needs mmdeploy (pip install 'rtmdet_plus[deploy]')
     from rtmdet_plus.deploy.apis import SAVED_DEPLOY_CONFIG
     saved = osp.join(folder, SAVED_DEPLOY_CONFIG)
     if not osp.isfile(saved):
@@ -120,10 +127,6 @@ class Inferencer:
 
     # -- building ---------------------------------------------------------------------------
     def _build_pytorch(self, checkpoint: Optional[str], device: str) -> None:
-        from mmcv.transforms import Compose
-        from mmengine.registry import init_default_scope
-
-        from .inference import init_detector
         if checkpoint is not None and '://' not in checkpoint and not osp.isfile(checkpoint):
             raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
         self.model = init_detector(copy.deepcopy(self.cfg), checkpoint, device=device)
@@ -136,20 +139,21 @@ class Inferencer:
         self.pipeline = Compose(pipeline)
 
     def _build_deployed(self, folder: str, deploy_cfg: str, device: str) -> None:
+        # optional: the deployed backends need mmdeploy (checked by _require_backend)
         from mmdeploy.utils import get_backend
 
-        from rtmdet_plus.deploy.apis import BackendDetector, backend_files, load_configs
-        from rtmdet_plus.deploy.checks import check_sdk_folder, check_sdk_numpy, model_task
+        from rtmdet_plus.deploy.apis import (
+            BackendDetector,
+            SDKDetector,
+            backend_files,
+            load_configs,
+        )
+        from rtmdet_plus.deploy.checks import model_task
         deploy, _ = load_configs(deploy_cfg, self.cfg)
         self.dataset_meta = _dataset_meta(self.cfg)
         if self.backend == 'sdk':
-            check_sdk_folder(folder)
-            check_sdk_numpy()
-            import mmdeploy_runtime
             self.rotated = model_task(self.cfg) == 'rotated'
-            name, _, index = device.partition(':')
-            kind = mmdeploy_runtime.RotatedDetector if self.rotated else mmdeploy_runtime.Detector
-            self.sdk = kind(model_path=folder, device_name=name, device_id=int(index or 0))
+            self.detector = SDKDetector(folder, rotated=self.rotated, device=device)
             return
         exported_for = get_backend(deploy).value
         if exported_for != self.backend:
@@ -163,13 +167,9 @@ class Inferencer:
         """Detections of each (H, W, 3) uint8 BGR image, on the original image."""
         if self.backend == 'pytorch':
             return self._predict_pytorch(images)
-        if self.backend == 'sdk':
-            from rtmdet_plus.deploy.results import sdk_instances
-            return [sdk_instances(self.sdk(image), rotated=self.rotated) for image in images]
         return [self.detector(image) for image in images]
 
     def _predict_pytorch(self, images: Sequence[np.ndarray]) -> List[InstanceData]:
-        from mmengine.dataset import pseudo_collate
         batch = pseudo_collate([self.pipeline(dict(img=image, img_id=index))
                                 for index, image in enumerate(images)])
         with torch.no_grad():
@@ -210,7 +210,6 @@ def _frames(inputs) -> Iterator[Frame]:
 def _dataset_meta(cfg: Config) -> dict:
     """``classes`` (and ``palette``) of the model config's test dataset: its ``metainfo``, else
     its class's (looked up from our scope, which falls back to mmdet's)."""
-    from rtmdet_plus.registry import DATASETS
     dataset = cfg.test_dataloader.dataset
     metainfo = dataset.get('metainfo')
     if metainfo and 'classes' in metainfo:

@@ -3,9 +3,10 @@
 ``export_model`` is what ``tools/deploy.py`` does, in this process: ONNX (and a TensorRT engine
 for TensorRT configs), the SDK files with ``dump_info``. ``BackendDetector`` runs an exported model
 on an image as the PyTorch model would (its test pipeline, results on the original image).
-``sdk_predict`` runs the MMDeploy SDK on a dumped folder. ``export_and_run_sdk`` chains them and
-draws the SDK's detections (the demo's last step).
+``SDKDetector`` runs the MMDeploy SDK on a dumped folder (``sdk_predict``: on one image).
+``export_and_run_sdk`` chains them and draws the SDK's detections (the demo's last step).
 """
+import copy
 import os.path as osp
 from typing import List, Optional, Sequence, Union
 
@@ -14,18 +15,38 @@ import mmengine
 import numpy as np
 import torch
 from mmdeploy.apis import build_task_processor, torch2onnx
-from mmdeploy.utils import Backend, get_backend, get_input_shape, get_ir_config, load_config
+from mmdeploy.apis.onnx import export as onnx_export
+from mmdeploy.backend.sdk.export_info import export2SDK
+from mmdeploy.codebase.mmdet.deploy.object_detection import _get_dataset_metainfo
+from mmdeploy.utils import (
+    Backend,
+    get_backend,
+    get_dynamic_axes,
+    get_input_shape,
+    get_ir_config,
+    get_onnx_config,
+    load_config,
+)
+from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 
 from rtmdet_plus.utils.paths import package_config
+from rtmdet_plus.visualization import draw_detections
 
 from .backend_model import postprocess_options
-from .checks import (check_custom_ops, check_file, check_input_tensor, check_sdk_folder,
-                     check_sdk_numpy, check_task_matches)
+from .checks import (
+    check_custom_ops,
+    check_file,
+    check_input_tensor,
+    check_sdk_folder,
+    check_sdk_numpy,
+    check_task_matches,
+)
 from .openvino import convert_to_ir, ir_file
 from .quantization import calibration_set, quantize_model
 from .results import instances_from_outputs, sdk_instances
+from .tensorrt import build_engine
 
 DEFAULT_DEPLOY_CFG = package_config('deploy/detection_onnxruntime_static.py')
 # written beside the backend files, so that an exported folder names its deploy config
@@ -92,13 +113,11 @@ def export_model(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config],
     else:
         torch2onnx(img, work_dir, save_file, deploy_arg, model_arg, checkpoint, device=device)
     if dump_info:
-        from mmdeploy.backend.sdk.export_info import export2SDK
         export2SDK(deploy_cfg, model_cfg, work_dir, pth=checkpoint, device=device)
     if calibration:
         quantize_model(osp.join(work_dir, save_file), deploy_cfg, model_cfg, calibration)
     files = backend_files(deploy_cfg, work_dir)
     if build_backend and get_backend(deploy_cfg) == Backend.TENSORRT:
-        from .tensorrt import build_engine
         build_engine(osp.join(work_dir, save_file), files[0], deploy_cfg, device=device)
     if build_backend and get_backend(deploy_cfg) == Backend.OPENVINO:
         convert_to_ir(osp.join(work_dir, save_file), files[0])
@@ -112,10 +131,6 @@ def export_onnx_on_cpu(deploy_cfg: Config, model_cfg: Config, checkpoint: Option
     plugins) exported on the CPU. MMDeploy's ``torch2onnx`` refuses the CPU for TensorRT configs
     although the graph does not depend on the device: this builds the model and inputs with an
     ONNX Runtime copy of the config and exports with the real one."""
-    import copy
-
-    from mmdeploy.apis.onnx import export
-    from mmdeploy.utils import get_dynamic_axes, get_onnx_config
     build_cfg = copy.deepcopy(deploy_cfg)
     build_cfg.backend_config = dict(type='onnxruntime')
     task_processor = build_task_processor(model_cfg, build_cfg, 'cpu')
@@ -124,13 +139,14 @@ def export_onnx_on_cpu(deploy_cfg: Config, model_cfg: Config, checkpoint: Option
                                                model.data_preprocessor)
     onnx_cfg = get_onnx_config(deploy_cfg)
     names = onnx_cfg['input_names'] + onnx_cfg['output_names']
-    export(model, inputs, osp.splitext(onnx_file)[0], backend=get_backend(deploy_cfg).value,
-           input_metas=dict(data_samples=data['data_samples'], mode='predict'),
-           context_info=dict(deploy_cfg=deploy_cfg), input_names=onnx_cfg['input_names'],
-           output_names=onnx_cfg['output_names'], opset_version=onnx_cfg.get('opset_version', 11),
-           dynamic_axes=get_dynamic_axes(deploy_cfg, names),
-           keep_initializers_as_inputs=onnx_cfg.get('keep_initializers_as_inputs', False),
-           optimize=onnx_cfg.get('optimize', False))
+    onnx_export(model, inputs, osp.splitext(onnx_file)[0], backend=get_backend(deploy_cfg).value,
+                input_metas=dict(data_samples=data['data_samples'], mode='predict'),
+                context_info=dict(deploy_cfg=deploy_cfg), input_names=onnx_cfg['input_names'],
+                output_names=onnx_cfg['output_names'],
+                opset_version=onnx_cfg.get('opset_version', 11),
+                dynamic_axes=get_dynamic_axes(deploy_cfg, names),
+                keep_initializers_as_inputs=onnx_cfg.get('keep_initializers_as_inputs', False),
+                optimize=onnx_cfg.get('optimize', False))
     return onnx_file
 
 
@@ -189,19 +205,35 @@ class BackendDetector:
                                       **self.postprocess_options)
 
 
+class SDKDetector:
+    """The MMDeploy SDK's Python API (``mmdeploy_runtime.Detector``, ``RotatedDetector`` with
+    ``rotated``) on a folder written with ``dump_info``; the folder and numpy are checked first.
+
+    ``detector(img)`` (a path, or an (H, W, 3) uint8 BGR array) -> the SDK's detections on the
+    original image as ``InstanceData`` (:func:`~rtmdet_plus.deploy.results.sdk_instances`).
+    """
+
+    def __init__(self, work_dir: str, rotated: bool = False, device: str = 'cpu'):
+        check_sdk_folder(work_dir)
+        check_sdk_numpy()
+        import mmdeploy_runtime  # optional package (mmdeploy-runtime, the SDK binding)
+        device_name, _, device_id = device.partition(':')
+        cls = mmdeploy_runtime.RotatedDetector if rotated else mmdeploy_runtime.Detector
+        self.rotated = rotated
+        self.sdk = cls(model_path=work_dir, device_name=device_name,
+                       device_id=int(device_id or 0))
+
+    def __call__(self, img: Union[str, np.ndarray]) -> InstanceData:
+        image = mmcv.imread(img) if isinstance(img, str) else img
+        return sdk_instances(self.sdk(image), rotated=self.rotated)
+
+
 def sdk_predict(work_dir: str, img: Union[str, np.ndarray], rotated: bool = False,
                 device: str = 'cpu') -> InstanceData:
     """Run the MMDeploy SDK's Python API (``mmdeploy_runtime.Detector``, ``RotatedDetector``
     with ``rotated``) on a folder written with ``dump_info`` and return its detections on the
-    original image as ``InstanceData``."""
-    check_sdk_folder(work_dir)
-    check_sdk_numpy()
-    import mmdeploy_runtime
-    image = mmcv.imread(img) if isinstance(img, str) else img
-    device_name, _, device_id = device.partition(':')
-    cls = mmdeploy_runtime.RotatedDetector if rotated else mmdeploy_runtime.Detector
-    detector = cls(model_path=work_dir, device_name=device_name, device_id=int(device_id or 0))
-    return sdk_instances(detector(image), rotated=rotated)
+    original image as ``InstanceData`` (:class:`SDKDetector` on one image)."""
+    return SDKDetector(work_dir, rotated=rotated, device=device)(img)
 
 
 def export_and_run_sdk(model_cfg: str, checkpoint: str, img: str, work_dir: str,
@@ -217,10 +249,6 @@ def export_and_run_sdk(model_cfg: str, checkpoint: str, img: str, work_dir: str,
     export_model(deploy_cfg, model_cfg, checkpoint, img, work_dir, dump_info=True)
     result = sdk_predict(work_dir, img)
     if out_file is not None:
-        from mmdet.structures import DetDataSample
-        from mmdeploy.codebase.mmdet.deploy.object_detection import _get_dataset_metainfo
-
-        from rtmdet_plus.apis import draw_detections
         sample = DetDataSample(pred_instances=result)
         meta = _get_dataset_metainfo(Config.fromfile(model_cfg)) or {}
         draw_detections(mmcv.imread(img), sample, meta, score_thr=score_thr, out_file=out_file)

@@ -4,19 +4,18 @@
 mmdet codebase's ``End2EndModel``, whose post-processing assumes mmdet's RTMDet-Ins outputs:
 mask probabilities, resized by nearest neighbour and kept at >= 0.5. Our graphs give mask
 logits (so that the bilinear resize to the image is PyTorch's own), which that reading would
-shrink. :func:`patch_backend_model` makes ``End2EndModel`` hand the outputs of models built with
-our heads to :func:`~rtmdet_plus.deploy.results.instances_from_outputs`, the head's own
-rescale, clip, small-box filter and mask resize; other models keep MMDeploy's.
+shrink. :func:`our_postprocessing_results` (installed by :mod:`rtmdet_plus.deploy.patches`)
+makes ``End2EndModel`` hand the outputs of models built with our heads to
+:func:`~rtmdet_plus.deploy.results.instances_from_outputs`, the head's own rescale, clip,
+small-box filter and mask resize; other models keep MMDeploy's.
 """
 import functools
+from typing import Callable
 
-from mmdeploy.codebase.mmdet.deploy.object_detection_model import End2EndModel
 from mmengine.config import Config
 
 from .results import instances_from_outputs
 from .sdk import builds_our_head
-
-_MARK = '_rtmdet_plus_backend_model'
 
 
 def postprocess_options(model_cfg: Config) -> dict:
@@ -27,11 +26,9 @@ def postprocess_options(model_cfg: Config) -> dict:
                 min_bbox_size=test_cfg.get('min_bbox_size', -1))
 
 
-def patch_backend_model() -> None:
-    """Wrap ``End2EndModel.postprocessing_results`` for our heads (idempotent)."""
-    original = End2EndModel.postprocessing_results
-    if getattr(original, _MARK, False):
-        return
+def our_postprocessing_results(original: Callable) -> Callable:
+    """``End2EndModel.postprocessing_results`` (``original``) that post-processes the outputs
+    of models with our heads as those heads do (other models: ``original``)."""
 
     @functools.wraps(original)
     def postprocessing_results(self, batch_dets, batch_labels, batch_masks, data_samples,
@@ -45,5 +42,4 @@ def patch_backend_model() -> None:
                 batch_dets[index], batch_labels[index], sample.metainfo, masks,
                 rescale=rescale, **options)
 
-    setattr(postprocessing_results, _MARK, True)
-    End2EndModel.postprocessing_results = postprocessing_results
+    return postprocessing_results

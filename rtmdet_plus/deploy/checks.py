@@ -1,10 +1,15 @@
 """Clear errors for bad deployment input: missing files, a deploy config for another task, a
 missing custom-op library, a raw input tensor of the wrong shape."""
+import importlib.util
+import json
 import os.path as osp
 from typing import Sequence
 
+import numpy as np
 import onnx
 from mmengine.config import Config
+
+from .sdk import waits_for_net_outputs
 
 # deploy task -> the deploy configs for it, named in error messages
 DEPLOY_CONFIGS = {
@@ -64,10 +69,11 @@ def check_custom_ops(onnx_file: str) -> str:
     ops = custom_op_domains(onnx_file)
     if not ops:
         return ''
+    # optional: MMDeploy's ONNX Runtime backend, looked up when a graph needs its ops
     from mmdeploy.backend.onnxruntime.init_plugins import get_ops_path
     path = get_ops_path()
     if not path or not osp.isfile(path):
-        import mmdeploy
+        import mmdeploy  # optional package (where its op library should be)
         expected = osp.join(osp.dirname(mmdeploy.__file__), 'lib', 'libmmdeploy_onnxruntime_ops.so')
         raise RuntimeError(
             f'{onnx_file} uses the custom ops {", ".join(ops)}, implemented in MMDeploy\'s ONNX '
@@ -94,10 +100,8 @@ def sdk_numpy_problem() -> str:
     """What is wrong with numpy for the installed MMDeploy SDK binding ('' when nothing is):
     ``mmdeploy_runtime`` 1.3.1 was built against numpy 1.x, and under numpy 2 its Detector /
     RotatedDetector return the same label for every box."""
-    import importlib.util
-
-    import numpy as np
-    if int(np.__version__.split('.')[0]) < 2 or importlib.util.find_spec('mmdeploy_runtime') is None:
+    if (int(np.__version__.split('.')[0]) < 2
+            or importlib.util.find_spec('mmdeploy_runtime') is None):
         return ''
     return (f'numpy {np.__version__} is installed, but the MMDeploy SDK binding (mmdeploy-runtime '
             '1.3.1) was built for numpy 1.x and gives every box the same label under numpy 2: '
@@ -115,9 +119,6 @@ def check_sdk_folder(work_dir: str) -> None:
     """FileNotFoundError unless ``work_dir`` has the SDK's files; ValueError for an RTMDet-Ins
     folder whose pipeline lets the SDK read unfinished outputs (exported before the SDK
     export waited for them: see :mod:`rtmdet_plus.deploy.sdk`)."""
-    import json
-
-    from .sdk import waits_for_net_outputs
     for name in ('deploy.json', 'pipeline.json'):
         check_file(osp.join(work_dir, name), 'SDK file',
                    'export with dump_info=True (tools/deploy.py --dump-info)')

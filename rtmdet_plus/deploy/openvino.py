@@ -4,7 +4,8 @@ MMDeploy 1.3.1 converts with the Model Optimizer ``mo`` (removed in OpenVINO 202
 with ``openvino.inference_engine.IECore`` (removed in 2024.0). :func:`convert_to_ir` writes the IR
 (``end2end.xml`` / ``.bin``) with ``ov.convert_model`` of the exported ONNX file, as ``ovc`` does;
 :class:`OpenVINOWrapper` runs it with ``ov.Core().compile_model`` on the CPU.
-:func:`patch_openvino_backend` makes MMDeploy's OpenVINO backend manager use both, so that
+:mod:`rtmdet_plus.deploy.patches` makes MMDeploy's OpenVINO backend manager use both
+(:func:`manager_to_backend`, :func:`manager_build_wrapper`), so that
 ``tools/deploy.py`` (ours and MMDeploy's), ``BackendDetector`` and ``mmdeploy.apis.inference_model``
 work with OpenVINO deploy configs.
 """
@@ -21,7 +22,7 @@ _INSTALL_HINT = 'pip install openvino (2024.0 or later; rtmdet_plus is tested wi
 def _openvino():
     """The ``openvino`` module, or ImportError naming the package to install."""
     try:
-        import openvino
+        import openvino  # optional package (pip install openvino)
     except ImportError as error:
         raise ImportError(f'the OpenVINO backend needs the openvino package: {_INSTALL_HINT}; '
                           'or use an ONNX Runtime deploy config') from error
@@ -43,7 +44,7 @@ def nms_rotated_extension():
     OpenVINO's ``NMSRotated`` (opset 13). The rotation direction does not matter: reflecting every
     box keeps every IoU."""
     _openvino()
-    import openvino.opset13 as ops
+    import openvino.opset13 as ops  # optional package, checked by _openvino()
     from openvino.frontend.onnx import ConversionExtension
 
     def convert(node):
@@ -110,25 +111,21 @@ class OpenVINOWrapper(BaseWrapper):
         return {name: torch.from_numpy(np.array(by_name[name])) for name in self._output_names}
 
 
-_MARK = '_rtmdet_plus_openvino'
+# MMDeploy's OpenVINO backend manager (``OpenVINOManager``) gets these two as classmethods from
+# rtmdet_plus.deploy.patches.
 
 
-def patch_openvino_backend() -> None:
-    """Make MMDeploy's OpenVINO backend manager convert with :func:`convert_to_ir` and run with
-    :class:`OpenVINOWrapper` (idempotent; openvino is imported only when used)."""
-    from mmdeploy.backend.openvino.backend_manager import OpenVINOManager
-    if getattr(OpenVINOManager, _MARK, False):
-        return
+def manager_build_wrapper(cls, backend_files, device='cpu', input_names=None, output_names=None,
+                          deploy_cfg=None, **kwargs):
+    """``OpenVINOManager.build_wrapper``: an :class:`OpenVINOWrapper` of ``backend_files[0]``
+    (CPU only)."""
+    if not str(device).startswith('cpu'):
+        raise ValueError(f'the OpenVINO backend runs on the CPU; got device={device!r}')
+    return OpenVINOWrapper(backend_files[0], output_names=output_names)
 
-    def build_wrapper(cls, backend_files, device='cpu', input_names=None, output_names=None,
-                      deploy_cfg=None, **kwargs):
-        if not str(device).startswith('cpu'):
-            raise ValueError(f'the OpenVINO backend runs on the CPU; got device={device!r}')
-        return OpenVINOWrapper(backend_files[0], output_names=output_names)
 
-    def to_backend(cls, ir_files, work_dir, deploy_cfg, log_level=None, device='cpu', **kwargs):
-        return [convert_to_ir(onnx_file, ir_file(onnx_file, work_dir)) for onnx_file in ir_files]
-
-    OpenVINOManager.build_wrapper = classmethod(build_wrapper)
-    OpenVINOManager.to_backend = classmethod(to_backend)
-    setattr(OpenVINOManager, _MARK, True)
+def manager_to_backend(cls, ir_files, work_dir, deploy_cfg, log_level=None, device='cpu',
+                       **kwargs):
+    """``OpenVINOManager.to_backend``: each ONNX file converted by :func:`convert_to_ir` into
+    ``work_dir``."""
+    return [convert_to_ir(onnx_file, ir_file(onnx_file, work_dir)) for onnx_file in ir_files]

@@ -93,6 +93,7 @@ def calibration_inputs(deploy_cfg: Config, model_cfg: Config,
                        images: Sequence[str]) -> Iterator[np.ndarray]:
     """(1, 3, H, W) float32 network inputs of ``images``, as :class:`BackendDetector` makes
     them (test pipeline, deploy input shape, data preprocessor)."""
+    # optional package (mmdeploy), looked up when calibrating
     from mmdeploy.apis import build_task_processor
     from mmdeploy.utils import get_input_shape
     task_processor = build_task_processor(model_cfg, deploy_cfg, 'cpu')
@@ -158,7 +159,7 @@ def _calibration_with_custom_ops(library: str):
     """While quantizing, ONNX Runtime's calibration sessions load MMDeploy's op library
     (RTMDet-R's ``mmdeploy::NMSRotated``): ``quantize_static`` builds its sessions from
     ``onnxruntime.SessionOptions()`` and takes no options of its own."""
-    import onnxruntime
+    import onnxruntime  # optional package (pip install onnxruntime)
     if not library:
         yield
         return
@@ -184,11 +185,16 @@ def quantize_onnx(onnx_file: str, out_file: str, inputs: Iterable[np.ndarray],
     """Static QDQ quantization of ``onnx_file`` into ``out_file`` with ranges from ``inputs``
     (min-max over all of them), of the nodes :func:`nodes_to_quantize` picks. Returns
     ``out_file``."""
+    # optional packages (onnx, onnxruntime.quantization), looked up when quantizing
     import onnx
     import onnx.version_converter
     try:
-        from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
-                                              quantize_static)
+        from onnxruntime.quantization import (
+            CalibrationDataReader,
+            QuantFormat,
+            QuantType,
+            quantize_static,
+        )
     except ImportError as error:
         raise ImportError(f'INT8 quantization needs onnxruntime.quantization ({error}); '
                           'pip install onnxruntime ml_dtypes (see requirements/runtime.txt)'

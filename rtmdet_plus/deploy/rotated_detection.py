@@ -17,6 +17,8 @@ from mmdeploy.codebase.mmdet.deploy.object_detection import MMDET_TASK, ObjectDe
 from mmdeploy.codebase.mmdet.deploy.object_detection_model import End2EndModel
 from mmdeploy.utils import Task, get_backend
 
+from rtmdet_plus.structures import rbox2corners
+
 from .backend_model import postprocess_options
 from .results import instances_from_outputs
 
@@ -63,7 +65,6 @@ class RotatedDetection(ObjectDetection):
                   **kwargs) -> np.ndarray:
         """Draw the rotated boxes scoring at least ``score_thr`` as polygons; writes
         ``output_file`` and returns the RGB drawing."""
-        from rtmdet_plus.structures import rbox2corners
         if isinstance(image, str):
             image = mmcv.imread(image, channel_order='rgb')
         visualizer = self.get_visualizer(window_name or 'rotated', None)

@@ -4,28 +4,31 @@ MMDeploy writes the codebase name as the C++ module of the post-processing task.
 configs name the ``mmdet`` codebase, a module the SDK has, for every task; but rotated boxes are
 rescaled by ``ResizeRBBox``, which the SDK keeps in its ``mmrotate`` module. Importing
 :mod:`rtmdet_plus.deploy` wraps MMDeploy's ``get_postprocess`` (used by ``export2SDK``, also
-from MMDeploy's own ``tools/deploy.py``) so that component is looked up there, and so that the
-SDK thresholds our RTMDet-Ins graphs' mask logits at the logit of ``mask_thr_binary``.
+from MMDeploy's own ``tools/deploy.py``) with :func:`sdk_module_postprocess`, so that component
+is looked up there, and so that the SDK thresholds our RTMDet-Ins graphs' mask logits at the
+logit of ``mask_thr_binary``.
 
-It also wraps ``get_pipeline`` for ``ResizeInstanceMask`` pipelines (RTMDet-Ins, ours and
-mmdet's). The SDK's ``Net`` task hands its outputs on while the CPU stream is still copying them
-(only under a profiler does it wait), and ``ResizeInstanceMask`` reads ``dets`` and ``labels``
-before its own wait (MMDeploy 1.3.1 commented that wait out; ``ResizeBBox`` keeps it): corrupt or
-no detections, mostly on a detector's first call. The pipeline gets one more task between the
-two, an empty ``Transform`` (``Compose`` of nothing): every SDK operation context waits for its
-stream when it closes, so the post-processing starts on finished outputs. This is in the
-exported folder, so every SDK user (``mmdeploy_runtime.Detector``, the C and C++ APIs) gets it.
+It also wraps ``get_pipeline`` (:func:`waiting_pipeline`) for ``ResizeInstanceMask`` pipelines
+(RTMDet-Ins, ours and mmdet's). The SDK's ``Net`` task hands its outputs on while the CPU stream
+is still copying them (only under a profiler does it wait), and ``ResizeInstanceMask`` reads
+``dets`` and ``labels`` before its own wait (MMDeploy 1.3.1 commented that wait out;
+``ResizeBBox`` keeps it): corrupt or no detections, mostly on a detector's first call. The
+pipeline gets one more task between the two, an empty ``Transform`` (``Compose`` of nothing):
+every SDK operation context waits for its stream when it closes, so the post-processing starts
+on finished outputs. This is in the exported folder, so every SDK user
+(``mmdeploy_runtime.Detector``, the C and C++ APIs) gets it.
+
+Both wrappers are installed by :func:`rtmdet_plus.deploy.patches.apply_patches`.
 """
 import functools
+from typing import Callable
 
-from mmdeploy.backend.sdk import export_info
+from rtmdet_plus.registry import MODELS
 
 from .results import mask_logit_threshold
 
 # SDK component -> the SDK module that registers it, where it is not the codebase's own.
 SDK_MODULE_OF_COMPONENT = {'ResizeRBBox': 'mmrotate'}
-
-_MARK = '_rtmdet_plus_sdk_modules'
 
 # The task that waits for the network's outputs, and the name of its output.
 WAIT_TASK_NAME = 'wait_for_net_outputs'
@@ -34,7 +37,6 @@ WAITED_OUTPUT = 'waited_infer_output'
 
 def builds_our_head(model_cfg) -> bool:
     """Whether ``model_cfg``'s ``bbox_head`` is one of rtmdet_plus's heads."""
-    from rtmdet_plus.registry import MODELS
     head = model_cfg.model.get('bbox_head', {}).get('type', '')
     scope, _, name = head.rpartition('.')
     if scope:
@@ -42,11 +44,9 @@ def builds_our_head(model_cfg) -> bool:
     return model_cfg.get('default_scope') == 'rtmdet_plus' and name in MODELS.module_dict
 
 
-def patch_sdk_export() -> None:
-    """Make ``export_info.get_postprocess`` name the SDK module of the component (idempotent)."""
-    original = export_info.get_postprocess
-    if getattr(original, _MARK, False):
-        return
+def sdk_module_postprocess(original: Callable) -> Callable:
+    """``export_info.get_postprocess`` (``original``) naming the SDK module of the component,
+    with our RTMDet-Ins mask threshold as a logit."""
 
     @functools.wraps(original)
     def get_postprocess(deploy_cfg, model_cfg, *args, **kwargs) -> dict:
@@ -58,19 +58,20 @@ def patch_sdk_export() -> None:
             params['mask_thr_binary'] = mask_logit_threshold(params.get('mask_thr_binary', 0.5))
         return info
 
-    setattr(get_postprocess, _MARK, True)
-    export_info.get_postprocess = get_postprocess
+    return get_postprocess
 
-    original_pipeline = export_info.get_pipeline
 
-    @functools.wraps(original_pipeline)
+def waiting_pipeline(original: Callable) -> Callable:
+    """``export_info.get_pipeline`` (``original``) whose tasks wait for the network's outputs
+    before ``ResizeInstanceMask`` (:func:`wait_before_mask_postprocess`)."""
+
+    @functools.wraps(original)
     def get_pipeline(*args, **kwargs) -> dict:
-        info = original_pipeline(*args, **kwargs)
+        info = original(*args, **kwargs)
         info['pipeline']['tasks'] = wait_before_mask_postprocess(info['pipeline']['tasks'])
         return info
 
-    setattr(get_pipeline, _MARK, True)
-    export_info.get_pipeline = get_pipeline
+    return get_pipeline
 
 
 def wait_before_mask_postprocess(tasks: list) -> list:

@@ -5,25 +5,22 @@ calls ``register_all_modules(True)`` and so makes a fresh ``mmdet`` default scop
 processor then reuses its own scope instance without making it current again. The first
 processor of a process still builds in ``rtmdet_plus`` (its scope instance is created last);
 every later one would build mmdet's classes of the same names (``RTMDetInsSepBNHead``, ...)
-from our configs. :func:`patch_task_scope` makes each new processor put a scope instance
-named after the model config's ``default_scope`` on top.
+from our configs. :func:`scoped_task_init` (installed by :mod:`rtmdet_plus.deploy.patches`)
+makes each new processor put a scope instance named after the model config's ``default_scope``
+on top.
 """
 import functools
 import itertools
+from typing import Callable
 
-from mmdeploy.codebase.base.task import BaseTask
 from mmengine.registry import DefaultScope
 
-_MARK = '_rtmdet_plus_scope'
 _counter = itertools.count()
 
 
-def patch_task_scope() -> None:
-    """Wrap ``BaseTask.__init__`` so the model config's ``default_scope`` is current after it
-    (idempotent)."""
-    original = BaseTask.__init__
-    if getattr(original, _MARK, False):
-        return
+def scoped_task_init(original: Callable) -> Callable:
+    """``BaseTask.__init__`` (``original``) after which the model config's ``default_scope`` is
+    the current scope."""
 
     @functools.wraps(original)
     def __init__(self, model_cfg, deploy_cfg, device, *args, **kwargs):
@@ -34,5 +31,4 @@ def patch_task_scope() -> None:
             self.scope = DefaultScope.get_instance(f'{scope}-deploy-{next(_counter)}',
                                                    scope_name=scope)
 
-    setattr(__init__, _MARK, True)
-    BaseTask.__init__ = __init__
+    return __init__

@@ -4,8 +4,9 @@ MMDeploy 1.3.1 builds and runs engines with TensorRT 8 calls that TensorRT 10 re
 (``binding_is_input``, ``get_binding_index``, ``set_binding_shape``, ``execute_async_v2``,
 ``max_workspace_size``). :func:`build_engine` and :class:`TRTWrapper` use the named-tensor API
 (``num_io_tensors``, ``set_input_shape``, ``set_tensor_address``, ``execute_async_v3``,
-``set_memory_pool_limit``, ``build_serialized_network``); :func:`patch_tensorrt_backend` makes
-MMDeploy's TensorRT backend manager use them. MMDeploy's plugin library
+``set_memory_pool_limit``, ``build_serialized_network``); :mod:`rtmdet_plus.deploy.patches` makes
+MMDeploy's TensorRT backend manager use them (:func:`manager_to_backend`,
+:func:`manager_build_wrapper`). MMDeploy's plugin library
 (``libmmdeploy_tensorrt_ops.so``: TRTBatchedNMS, TRTBatchedRotatedNMS) is loaded first.
 Everything here needs the ``tensorrt`` package and a CUDA device.
 """
@@ -20,7 +21,7 @@ from mmdeploy.backend.base import BaseWrapper
 def _tensorrt():
     """The ``tensorrt`` module, or ImportError saying what is needed."""
     try:
-        import tensorrt
+        import tensorrt  # optional package (TensorRT 10, with a CUDA GPU)
     except ImportError as error:
         raise ImportError('the TensorRT backend needs the tensorrt package (TensorRT 10) and a '
                           'CUDA GPU; use an ONNX Runtime deploy config on a CPU') from error
@@ -29,6 +30,7 @@ def _tensorrt():
 
 def load_plugins() -> str:
     """Load MMDeploy's TensorRT plugin library and TensorRT's own; returns its path."""
+    # optional: MMDeploy's TensorRT backend, looked up when used
     from mmdeploy.backend.tensorrt.init_plugins import get_ops_path
     trt = _tensorrt()
     path = get_ops_path()
@@ -132,28 +134,22 @@ class TRTWrapper(BaseWrapper):
         return outputs
 
 
-_MARK = '_rtmdet_plus_trt10'
+# MMDeploy's TensorRT backend manager (``TensorRTManager``) gets these two as classmethods from
+# rtmdet_plus.deploy.patches.
 
 
-def patch_tensorrt_backend() -> None:
-    """Make MMDeploy's TensorRT backend manager build engines with :func:`build_engine` and
-    run them with :class:`TRTWrapper` (idempotent; tensorrt is imported only when used)."""
-    from mmdeploy.backend.tensorrt.backend_manager import TensorRTManager
-    if getattr(TensorRTManager, _MARK, False):
-        return
+def manager_build_wrapper(cls, backend_files, device='cuda:0', input_names=None,
+                          output_names=None, deploy_cfg=None, **kwargs):
+    """``TensorRTManager.build_wrapper``: a :class:`TRTWrapper` of ``backend_files[0]``."""
+    return TRTWrapper(engine=backend_files[0], output_names=output_names)
 
-    def build_wrapper(cls, backend_files, device='cuda:0', input_names=None, output_names=None,
-                      deploy_cfg=None, **kwargs):
-        return TRTWrapper(engine=backend_files[0], output_names=output_names)
 
-    def to_backend(cls, ir_files, work_dir, deploy_cfg, log_level=None, device='cuda:0',
-                   **kwargs):
-        engines = []
-        for onnx_file in ir_files:
-            engine = osp.join(work_dir, osp.splitext(osp.basename(onnx_file))[0] + '.engine')
-            engines.append(build_engine(onnx_file, engine, deploy_cfg, device=device))
-        return engines
-
-    TensorRTManager.build_wrapper = classmethod(build_wrapper)
-    TensorRTManager.to_backend = classmethod(to_backend)
-    setattr(TensorRTManager, _MARK, True)
+def manager_to_backend(cls, ir_files, work_dir, deploy_cfg, log_level=None, device='cuda:0',
+                       **kwargs):
+    """``TensorRTManager.to_backend``: an engine built by :func:`build_engine` from each ONNX
+    file, into ``work_dir``."""
+    engines = []
+    for onnx_file in ir_files:
+        engine = osp.join(work_dir, osp.splitext(osp.basename(onnx_file))[0] + '.engine')
+        engines.append(build_engine(onnx_file, engine, deploy_cfg, device=device))
+    return engines

@@ -1,6 +1,6 @@
 """The MMDeploy SDK tutorial's Python example, run as written, in a fresh process.
 
-    python tests/sdk_binding_calls.py MODEL_DIR OUT.npz [--rotated] [--calls 3] IMAGE ...
+    python tests/deploy/sdk_binding_calls.py MODEL_DIR OUT.npz [--rotated] [--calls 3] IMAGE ...
 
 For every image, ``calls`` calls of one ``mmdeploy_runtime.Detector`` (``RotatedDetector``)
 built as the tutorial builds it. Writes ``{image}_{call}_dets`` ((N, 5) x1 y1 x2 y2 score, or

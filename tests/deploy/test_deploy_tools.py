@@ -209,7 +209,7 @@ def test_sdk_python_binding_matches_pytorch(toy_model, exported, tmp_path, repor
     out = tmp_path / 'sdk.npz'
     command = [
         sys.executable,
-        str(REPO / 'tests' / 'sdk_binding_calls.py'),
+        str(REPO / 'tests' / 'deploy' / 'sdk_binding_calls.py'),
         str(exported),
         str(out),
         *images,

@@ -216,7 +216,7 @@ def peers_main(args, work_dir: str) -> int:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import rtmdet_plus.deploy  # noqa: F401  (legacy exporter, rewriters)
+    import rtmdet_plus.deploy  # noqa: F401  (rewriters; applies rtmdet_plus.deploy.patches)
 
     work_dir = args.work_dir or tempfile.mkdtemp(prefix='benchmark_inference_')
     if args.peers:
