@@ -1,9 +1,11 @@
 """Build script: the metadata lives in setup.cfg.
 
-mim (``mim train rtmdet_plus CONFIG``) looks for ``rtmdet_plus/.mim/{configs,tools,model-index.yml}``.
+mim (``mim train rtmdet_plus CONFIG``) looks for
+``rtmdet_plus/.mim/{configs,tools,model-index.yml}``.
 Before each build we lay that folder out: symbolic links for a development install
 (``setup.py develop`` / ``pip install -e . --no-use-pep517``), real copies for wheels and sdists.
 """
+
 import os
 import shutil
 import sys

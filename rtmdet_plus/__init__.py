@@ -3,8 +3,15 @@
 Importing the package registers every component, so ``custom_imports=dict(imports=['rtmdet_plus'])``
 is all an mmdet project needs.
 """
+
+from . import (  # noqa: F401  (registers components, safe checkpoint loading)
+    datasets,
+    engine,
+    evaluation,
+    models,
+    registry,  # noqa: F401  (creates the child registries)
+    utils,
+)
 from .version import __version__
-from . import registry  # noqa: F401  (creates the child registries)
-from . import datasets, engine, evaluation, models, utils  # noqa: F401  (registers components, safe checkpoint loading)
 
 __all__ = ['__version__']

@@ -16,6 +16,7 @@ Names we register that mmdet (or mmcv) also has: in our scope they resolve to ou
 scope to mmdet's (``rtmdet_plus.X`` reaches ours from there). ``OVERRIDDEN_NAMES`` says why each
 exists; the heads, neck, backbone and assigner load mmdet's checkpoints unchanged.
 """
+
 from mmdet import registry as mmdet_registry
 from mmengine.config.utils import MODULE2PACKAGE
 from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
@@ -36,28 +37,29 @@ OVERRIDDEN_NAMES = {
         'RTMDetInsHead': 'the instance head on our detection head, equal outputs to mmdet',
         'RTMDetInsSepBNHead': 'the instance head on our detection head, equal outputs to mmdet',
         'GlobalAveragePooling': "the classifiers' neck as mmpretrain's (mmdet's is its ReID "
-                                "neck's); same result on (N, C, H, W) maps",
+        "neck's); same result on (N, C, H, W) maps",
     },
     'task util': {
         'DynamicSoftLabelAssigner': 'exact batched assignment (no per-image loop) beside '
-                                    "mmdet's per-image one",
+        "mmdet's per-image one",
     },
     'dataset': {
         'CocoDataset': "mmdet's, with the annotation file and segmentations checked: errors "
-                       'naming the file, the annotation and the image',
+        'naming the file, the annotation and the image',
     },
     'transform': {
         'LoadImageFromFile': "mmcv's, with errors naming a missing or undecodable image",
         'LoadAnnotations': "mmdet's, refusing masks drawn for another image size",
         'RandAugment': "the classifiers' as mmpretrain's (image only, its arguments); it refuses "
-                       "samples with boxes or masks, pointing to mmdet.RandAugment",
+        "samples with boxes or masks, pointing to mmdet.RandAugment",
     },
 }
 
 
 def _child(name: str, parent: Registry, location: str = 'rtmdet_plus') -> Registry:
-    return Registry(name, parent=parent, scope=SCOPE,
-                    locations=[location] + list(parent._locations))
+    return Registry(
+        name, parent=parent, scope=SCOPE, locations=[location] + list(parent._locations)
+    )
 
 
 # Registries where rtmdet_plus registers types of its own.
@@ -77,8 +79,9 @@ MODEL_WRAPPERS = _child('model_wrapper', mmdet_registry.MODEL_WRAPPERS)
 WEIGHT_INITIALIZERS = _child('weight initializer', mmdet_registry.WEIGHT_INITIALIZERS)
 OPTIMIZERS = _child('optimizer', mmdet_registry.OPTIMIZERS)
 OPTIM_WRAPPERS = _child('optim_wrapper', mmdet_registry.OPTIM_WRAPPERS)
-OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer constructor',
-                                    mmdet_registry.OPTIM_WRAPPER_CONSTRUCTORS)
+OPTIM_WRAPPER_CONSTRUCTORS = _child(
+    'optimizer constructor', mmdet_registry.OPTIM_WRAPPER_CONSTRUCTORS
+)
 PARAM_SCHEDULERS = _child('parameter scheduler', mmdet_registry.PARAM_SCHEDULERS)
 EVALUATOR = _child('evaluator', mmdet_registry.EVALUATOR)
 VISUALIZERS = _child('visualizer', mmdet_registry.VISUALIZERS)

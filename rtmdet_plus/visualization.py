@@ -5,6 +5,7 @@ A leaf of the package (it needs only :mod:`rtmdet_plus.structures`), so that the
 (:mod:`rtmdet_plus.apis`, which re-exports both functions) and deployment
 (:mod:`rtmdet_plus.deploy`) draw the same way.
 """
+
 from typing import Optional
 
 import cv2
@@ -18,11 +19,13 @@ from rtmdet_plus.structures.bbox import rbox2corners
 __all__ = ['draw_detections', 'draw_rotated_detections']
 
 
-def draw_detections(image: np.ndarray,
-                    result: DetDataSample,
-                    dataset_meta: dict,
-                    score_thr: float = 0.3,
-                    out_file: Optional[str] = None) -> np.ndarray:
+def draw_detections(
+    image: np.ndarray,
+    result: DetDataSample,
+    dataset_meta: dict,
+    score_thr: float = 0.3,
+    out_file: Optional[str] = None,
+) -> np.ndarray:
     """Draw the predictions scoring at least ``score_thr``: boxes with their class names and,
     when the model predicts masks, each mask filled in its class colour (half transparent)
     with a white outline (mmdet's ``DetLocalVisualizer``).
@@ -50,16 +53,22 @@ def draw_detections(image: np.ndarray,
     visualizer = DetLocalVisualizer.get_instance('rtmdet_plus_draw_detections')
     visualizer.dataset_meta = dataset_meta
     visualizer.add_datasample(
-        'detections', mmcv.bgr2rgb(image), data_sample=result, draw_gt=False, show=False,
-        pred_score_thr=score_thr)
+        'detections',
+        mmcv.bgr2rgb(image),
+        data_sample=result,
+        draw_gt=False,
+        show=False,
+        pred_score_thr=score_thr,
+    )
     drawing = mmcv.rgb2bgr(visualizer.get_image())
     if out_file is not None:
         mmcv.imwrite(drawing, out_file)
     return drawing
 
 
-def draw_rotated_detections(image: np.ndarray, instances, dataset_meta: dict,
-                            score_thr: float = 0.3) -> np.ndarray:
+def draw_rotated_detections(
+    image: np.ndarray, instances, dataset_meta: dict, score_thr: float = 0.3
+) -> np.ndarray:
     """A copy of the (H, W, 3) BGR ``image`` with the rotated boxes scoring at least
     ``score_thr`` drawn as polygons in their class colour, labelled with class and score."""
     boxes = instances.bboxes
@@ -70,14 +79,24 @@ def draw_rotated_detections(image: np.ndarray, instances, dataset_meta: dict,
     drawing = image.copy()
     thickness = max(1, round(min(image.shape[:2]) / 400))
     corners = rbox2corners(boxes[keep]).reshape(-1, 4, 2).numpy() if keep.any() else []
-    for quad, label, score in zip(corners, instances.labels.cpu()[keep].tolist(),
-                                  instances.scores.cpu()[keep].tolist()):
+    for quad, label, score in zip(
+        corners, instances.labels.cpu()[keep].tolist(), instances.scores.cpu()[keep].tolist()
+    ):
         red, green, blue = palette[label % len(palette)]
         colour = (int(blue), int(green), int(red))
-        cv2.polylines(drawing, [np.round(quad).astype(np.int32)], True, colour, thickness,
-                      cv2.LINE_AA)
+        cv2.polylines(
+            drawing, [np.round(quad).astype(np.int32)], True, colour, thickness, cv2.LINE_AA
+        )
         name = classes[label] if label < len(classes) else str(label)
         x, y = np.round(quad.min(axis=0)).astype(int)
-        cv2.putText(drawing, f'{name} {score:.2f}', (int(x), max(int(y) - 3, 10)),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thickness, colour, thickness, cv2.LINE_AA)
+        cv2.putText(
+            drawing,
+            f'{name} {score:.2f}',
+            (int(x), max(int(y) - 3, 10)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4 * thickness,
+            colour,
+            thickness,
+            cv2.LINE_AA,
+        )
     return drawing

@@ -71,8 +71,11 @@ def module_name(path: Path, root: Path = ROOT) -> str:
 def package_modules(root: Path = ROOT) -> Dict[str, Path]:
     """Module name -> file, for every ``.py`` file of the package (hidden folders such as
     ``.mim``, which holds copies of the repository's tools, left out)."""
-    return {module_name(path, root): path for path in sorted(root.rglob('*.py'))
-            if not any(part.startswith('.') for part in path.relative_to(root).parts)}
+    return {
+        module_name(path, root): path
+        for path in sorted(root.rglob('*.py'))
+        if not any(part.startswith('.') for part in path.relative_to(root).parts)
+    }
 
 
 def unit_of(module: str) -> Optional[str]:
@@ -114,8 +117,10 @@ def _import_spans(tree: ast.AST) -> Dict[int, tuple]:
 def _commented(lines: Sequence[str], span: tuple) -> bool:
     """Whether a comment on the lines of ``span`` or on the line above says "optional"."""
     first, last = span
-    return any('#' in line and 'optional' in line.split('#', 1)[1].lower()
-               for line in lines[max(first - 2, 0):last])
+    return any(
+        '#' in line and 'optional' in line.split('#', 1)[1].lower()
+        for line in lines[max(first - 2, 0) : last]
+    )
 
 
 def imports_of(module: str, source: str, modules: Sequence[str]) -> List[Import]:
@@ -133,25 +138,31 @@ def imports_of(module: str, source: str, modules: Sequence[str]) -> List[Import]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = module.split('.') if is_package else module.split('.')[:-1]
-                base = base[:len(base) - (node.level - 1)]
+                base = base[: len(base) - (node.level - 1)]
                 parent = '.'.join(base + ([node.module] if node.module else []))
             else:
                 parent = node.module
-            targets = [f'{parent}.{alias.name}' if f'{parent}.{alias.name}' in modules
-                       else parent for alias in node.names]
+            targets = [
+                f'{parent}.{alias.name}' if f'{parent}.{alias.name}' in modules else parent
+                for alias in node.names
+            ]
         else:
             continue
         for target in dict.fromkeys(targets):
             span = spans.get(id(node), (node.lineno, node.end_lineno))
-            found.append(Import(module, target, node.lineno, id(node) in nested,
-                                _commented(lines, span)))
+            found.append(
+                Import(module, target, node.lineno, id(node) in nested, _commented(lines, span))
+            )
     return found
 
 
 def all_imports(root: Path = ROOT) -> List[Import]:
     modules = package_modules(root)
-    return [found for module, path in modules.items()
-            for found in imports_of(module, path.read_text(), list(modules))]
+    return [
+        found
+        for module, path in modules.items()
+        for found in imports_of(module, path.read_text(), list(modules))
+    ]
 
 
 def layer_violations(imports: Sequence[Import]) -> List[str]:
@@ -169,8 +180,9 @@ def layer_violations(imports: Sequence[Import]) -> List[str]:
             if unit not in RANK:
                 problems.append(f'{imp}: unit {unit!r} is in no layer of LAYERS')
         if source in RANK and target in RANK and RANK[target] > RANK[source]:
-            problems.append(f'{imp}: layer {LAYER_OF[source]!r} imports the higher layer '
-                            f'{LAYER_OF[target]!r}')
+            problems.append(
+                f'{imp}: layer {LAYER_OF[source]!r} imports the higher layer {LAYER_OF[target]!r}'
+            )
     return problems
 
 
@@ -183,12 +195,16 @@ def function_import_violations(imports: Sequence[Import]) -> List[str]:
         if not imp.in_function or target is None:
             continue
         if target not in OPTIONAL_UNITS or target == source:
-            problems.append(f'{imp}: import it at the top of the module (an import inside a '
-                            f'function may only reach a unit that needs an optional package: '
-                            f'{sorted(OPTIONAL_UNITS)})')
+            problems.append(
+                f'{imp}: import it at the top of the module (an import inside a '
+                f'function may only reach a unit that needs an optional package: '
+                f'{sorted(OPTIONAL_UNITS)})'
+            )
         elif not imp.commented:
-            problems.append(f'{imp}: say why it is inside the function (a comment with '
-                            f'"optional", e.g. "# optional: needs {OPTIONAL_UNITS[target]}")')
+            problems.append(
+                f'{imp}: say why it is inside the function (a comment with '
+                f'"optional", e.g. "# optional: needs {OPTIONAL_UNITS[target]}")'
+            )
     return problems
 
 
@@ -230,8 +246,13 @@ def unit_cycles(imports: Sequence[Import]) -> List[List[str]]:
 
 
 def _edges(imports: Sequence[Import], units: Sequence[str]) -> List[str]:
-    return [str(imp) for imp in imports if unit_of(imp.importer) in units
-            and unit_of(imp.target) in units and unit_of(imp.importer) != unit_of(imp.target)]
+    return [
+        str(imp)
+        for imp in imports
+        if unit_of(imp.importer) in units
+        and unit_of(imp.target) in units
+        and unit_of(imp.importer) != unit_of(imp.target)
+    ]
 
 
 # -- the checks -----------------------------------------------------------------------------
@@ -248,8 +269,9 @@ def test_no_module_imports_a_higher_layer():
 def test_no_import_cycle_between_units():
     imports = all_imports()
     cycles = unit_cycles(imports)
-    assert not cycles, '\n'.join(f'cycle between {cycle}:\n  ' + '\n  '.join(_edges(imports, cycle))
-                                 for cycle in cycles)
+    assert not cycles, '\n'.join(
+        f'cycle between {cycle}:\n  ' + '\n  '.join(_edges(imports, cycle)) for cycle in cycles
+    )
 
 
 def test_no_import_inside_a_function_hides_a_cycle():
@@ -259,32 +281,44 @@ def test_no_import_inside_a_function_hides_a_cycle():
 
 # -- the checker itself ---------------------------------------------------------------------
 def test_parser_sees_relative_nested_and_from_imports():
-    modules = ['rtmdet_plus', 'rtmdet_plus.deploy', 'rtmdet_plus.deploy.apis',
-               'rtmdet_plus.deploy.sdk', 'rtmdet_plus.registry', 'rtmdet_plus.structures']
-    source = ('import os\n'
-              'from . import sdk\n'
-              'from .. import registry, structures\n'
-              'from rtmdet_plus import registry as reg\n'
-              'def f():\n'
-              '    # optional: needs mmdeploy\n'
-              '    from ..apis import inference\n')
+    modules = [
+        'rtmdet_plus',
+        'rtmdet_plus.deploy',
+        'rtmdet_plus.deploy.apis',
+        'rtmdet_plus.deploy.sdk',
+        'rtmdet_plus.registry',
+        'rtmdet_plus.structures',
+    ]
+    source = (
+        'import os\n'
+        'from . import sdk\n'
+        'from .. import registry, structures\n'
+        'from rtmdet_plus import registry as reg\n'
+        'def f():\n'
+        '    # optional: needs mmdeploy\n'
+        '    from ..apis import inference\n'
+    )
     found = imports_of('rtmdet_plus.deploy.apis', source, modules)
     assert [(imp.target, imp.in_function, imp.commented) for imp in found] == [
-        ('os', False, False), ('rtmdet_plus.deploy.sdk', False, False),
-        ('rtmdet_plus.registry', False, False), ('rtmdet_plus.structures', False, False),
-        ('rtmdet_plus.registry', False, False), ('rtmdet_plus.apis', True, True)]
-    package_init = imports_of('rtmdet_plus', 'from . import registry\nfrom .x import y\n',
-                              modules)
+        ('os', False, False),
+        ('rtmdet_plus.deploy.sdk', False, False),
+        ('rtmdet_plus.registry', False, False),
+        ('rtmdet_plus.structures', False, False),
+        ('rtmdet_plus.registry', False, False),
+        ('rtmdet_plus.apis', True, True),
+    ]
+    package_init = imports_of('rtmdet_plus', 'from . import registry\nfrom .x import y\n', modules)
     assert [imp.target for imp in package_init] == ['rtmdet_plus.registry', 'rtmdet_plus.x']
 
 
 def test_checker_reports_upward_imports_cycles_and_hidden_imports():
-    imports = [Import('rtmdet_plus.models.head', 'rtmdet_plus.deploy.sdk', 3, False, False),
-               Import('rtmdet_plus.utils.x', 'tools.deploy', 4, False, False),
-               Import('rtmdet_plus.models.head', 'rtmdet_plus.evaluation.metric', 5, False,
-                      False),
-               Import('rtmdet_plus.evaluation.metric', 'rtmdet_plus.models', 6, True, False),
-               Import('rtmdet_plus.apis.x', 'rtmdet_plus.deploy.apis', 7, True, False)]
+    imports = [
+        Import('rtmdet_plus.models.head', 'rtmdet_plus.deploy.sdk', 3, False, False),
+        Import('rtmdet_plus.utils.x', 'tools.deploy', 4, False, False),
+        Import('rtmdet_plus.models.head', 'rtmdet_plus.evaluation.metric', 5, False, False),
+        Import('rtmdet_plus.evaluation.metric', 'rtmdet_plus.models', 6, True, False),
+        Import('rtmdet_plus.apis.x', 'rtmdet_plus.deploy.apis', 7, True, False),
+    ]
     problems = layer_violations(imports)
     assert len(problems) == 2 and 'higher layer' in problems[0] and 'tools/' in problems[1]
     assert unit_cycles(imports) == [['evaluation', 'models']]

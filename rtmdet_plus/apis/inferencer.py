@@ -12,6 +12,7 @@ RTMDet-R; ``scores`` (N,), ``labels`` (N,), ``masks`` (N, H, W) bool for RTMDet-
 ``batch_size`` images per forward; the deployed backends, exported with a static batch of one,
 run them one by one.
 """
+
 import copy
 import importlib.util
 import os.path as osp
@@ -33,9 +34,11 @@ from .sources import Frame, open_source, read_image
 
 BACKENDS = ('pytorch', 'onnxruntime', 'openvino', 'sdk')
 # the pip packages each deployed backend needs, by the module that must import
-BACKEND_PACKAGES = {'onnxruntime': ('onnxruntime', 'onnxruntime'),
-                    'openvino': ('openvino', 'openvino'),
-                    'sdk': ('mmdeploy_runtime', 'mmdeploy-runtime==1.3.1 "numpy<2"')}
+BACKEND_PACKAGES = {
+    'onnxruntime': ('onnxruntime', 'onnxruntime'),
+    'openvino': ('openvino', 'openvino'),
+    'sdk': ('mmdeploy_runtime', 'mmdeploy-runtime==1.3.1 "numpy<2"'),
+}
 
 
 def prediction_dict(instances: InstanceData, score_thr: Optional[float] = None) -> dict:
@@ -43,13 +46,18 @@ def prediction_dict(instances: InstanceData, score_thr: Optional[float] = None) 
     (lists; boxes as x1 y1 x2 y2, or cx cy w h angle for rotated boxes) and, with masks,
     ``masks`` as COCO RLE dicts (``counts`` a str), keeping the detections scoring at least
     ``score_thr`` (all when None)."""
-    keep = torch.ones(len(instances), dtype=torch.bool) if score_thr is None else \
-        instances.scores >= score_thr
+    keep = (
+        torch.ones(len(instances), dtype=torch.bool)
+        if score_thr is None
+        else instances.scores >= score_thr
+    )
     boxes = instances.bboxes
     boxes = boxes.tensor if hasattr(boxes, 'tensor') else boxes
-    out = dict(labels=instances.labels[keep].tolist(),
-               scores=[round(float(score), 6) for score in instances.scores[keep]],
-               bboxes=[[round(float(v), 3) for v in box] for box in boxes[keep]])
+    out = dict(
+        labels=instances.labels[keep].tolist(),
+        scores=[round(float(score), 6) for score in instances.scores[keep]],
+        bboxes=[[round(float(v), 3) for v in box] for box in boxes[keep]],
+    )
     if 'masks' in instances:
         masks = np.asarray(instances.masks[keep].cpu().numpy(), dtype=np.uint8)
         out['masks'] = []
@@ -65,9 +73,11 @@ def _require_backend(backend: str) -> None:
     if backend in BACKEND_PACKAGES:
         module, package = BACKEND_PACKAGES[backend]
         if importlib.util.find_spec(module) is None or importlib.util.find_spec('mmdeploy') is None:
-            raise ImportError(f'the {backend} backend needs {module} and mmdeploy, and one of '
-                              f'them is not installed: pip install {package} mmdeploy==1.3.1 '
-                              "(or pip install 'rtmdet_plus[deploy]')")
+            raise ImportError(
+                f'the {backend} backend needs {module} and mmdeploy, and one of '
+                f'them is not installed: pip install {package} mmdeploy==1.3.1 '
+                "(or pip install 'rtmdet_plus[deploy]')"
+            )
 
 
 def exported_deploy_config(folder: str, deploy_cfg: Optional[str] = None) -> str:
@@ -79,11 +89,13 @@ def exported_deploy_config(folder: str, deploy_cfg: Optional[str] = None) -> str
         return deploy_cfg
     # optional: rtmdet_plus.deploy needs mmdeploy (pip install 'rtmdet_plus[deploy]')
     from rtmdet_plus.deploy.apis import SAVED_DEPLOY_CONFIG
+
     saved = osp.join(folder, SAVED_DEPLOY_CONFIG)
     if not osp.isfile(saved):
         raise FileNotFoundError(
             f'{folder} has no {SAVED_DEPLOY_CONFIG}: give the deploy config the model was exported '
-            'with (--deploy-cfg configs/deploy/...py), or export again with tools/deploy.py')
+            'with (--deploy-cfg configs/deploy/...py), or export again with tools/deploy.py'
+        )
     return saved
 
 
@@ -103,9 +115,15 @@ class Inferencer:
         cfg_options: overrides of the model config (PyTorch).
     """
 
-    def __init__(self, config: Union[str, Config], model: Optional[str] = None,
-                 backend: str = 'pytorch', deploy_cfg: Optional[str] = None,
-                 device: str = 'cpu', cfg_options: Optional[dict] = None):
+    def __init__(
+        self,
+        config: Union[str, Config],
+        model: Optional[str] = None,
+        backend: str = 'pytorch',
+        deploy_cfg: Optional[str] = None,
+        device: str = 'cpu',
+        cfg_options: Optional[dict] = None,
+    ):
         _require_backend(backend)
         if isinstance(config, str) and not osp.isfile(config):
             raise FileNotFoundError(f'model config not found: {config}')
@@ -117,12 +135,15 @@ class Inferencer:
             self._build_pytorch(model, device)
         else:
             if model is None:
-                raise ValueError(f'the {backend} backend needs the exported model: give its '
-                                 'folder (tools/deploy.py --work-dir)')
+                raise ValueError(
+                    f'the {backend} backend needs the exported model: give its '
+                    'folder (tools/deploy.py --work-dir)'
+                )
             folder = model if osp.isdir(model) else osp.dirname(model)
             if not osp.exists(model):
-                raise FileNotFoundError(f'exported model not found: {model} (export it with '
-                                        'tools/deploy.py)')
+                raise FileNotFoundError(
+                    f'exported model not found: {model} (export it with tools/deploy.py)'
+                )
             self._build_deployed(folder, exported_deploy_config(folder, deploy_cfg), device)
 
     # -- building ---------------------------------------------------------------------------
@@ -133,8 +154,11 @@ class Inferencer:
         self.dataset_meta = self.model.dataset_meta or {}
         init_default_scope(self.cfg.get('default_scope', 'rtmdet_plus'))
         # arrays in, no annotations (a test pipeline that evaluates may load them)
-        pipeline = [step for step in copy.deepcopy(self.cfg.test_dataloader.dataset.pipeline)
-                    if not str(step['type']).endswith('LoadAnnotations')]
+        pipeline = [
+            step
+            for step in copy.deepcopy(self.cfg.test_dataloader.dataset.pipeline)
+            if not str(step['type']).endswith('LoadAnnotations')
+        ]
         pipeline[0] = dict(type='mmdet.LoadImageFromNDArray')
         self.pipeline = Compose(pipeline)
 
@@ -149,6 +173,7 @@ class Inferencer:
             load_configs,
         )
         from rtmdet_plus.deploy.checks import model_task
+
         deploy, _ = load_configs(deploy_cfg, self.cfg)
         self.dataset_meta = _dataset_meta(self.cfg)
         if self.backend == 'sdk':
@@ -157,9 +182,11 @@ class Inferencer:
             return
         exported_for = get_backend(deploy).value
         if exported_for != self.backend:
-            raise ValueError(f'{deploy_cfg} is a deploy config for {exported_for}, not '
-                             f'{self.backend}: give --backend {exported_for}, or the deploy '
-                             f'config the {self.backend} model was exported with')
+            raise ValueError(
+                f'{deploy_cfg} is a deploy config for {exported_for}, not '
+                f'{self.backend}: give --backend {exported_for}, or the deploy '
+                f'config the {self.backend} model was exported with'
+            )
         self.detector = BackendDetector(deploy, self.cfg, backend_files(deploy, folder), device)
 
     # -- running ----------------------------------------------------------------------------
@@ -170,14 +197,20 @@ class Inferencer:
         return [self.detector(image) for image in images]
 
     def _predict_pytorch(self, images: Sequence[np.ndarray]) -> List[InstanceData]:
-        batch = pseudo_collate([self.pipeline(dict(img=image, img_id=index))
-                                for index, image in enumerate(images)])
+        batch = pseudo_collate(
+            [self.pipeline(dict(img=image, img_id=index)) for index, image in enumerate(images)]
+        )
         with torch.no_grad():
             samples = self.model.test_step(batch)
         return [sample.pred_instances.cpu() for sample in samples]
 
-    def __call__(self, inputs, batch_size: int = 1, score_thr: Optional[float] = None,
-                 return_instances: bool = False) -> dict:
+    def __call__(
+        self,
+        inputs,
+        batch_size: int = 1,
+        score_thr: Optional[float] = None,
+        return_instances: bool = False,
+    ) -> dict:
         """Run over ``inputs``: an image path, folder, glob, ``.txt`` list or video, a list of
         paths, or (H, W, 3) BGR arrays. Returns ``{'predictions': [dict per image]}``
         (:func:`prediction_dict`; ``InstanceData`` with ``return_instances``). An unreadable
@@ -202,8 +235,12 @@ def _frames(inputs) -> Iterator[Frame]:
     if isinstance(inputs, np.ndarray):
         inputs = [inputs]
     if isinstance(inputs, (list, tuple)):
-        return (Frame(f'array{index}', index, item) if isinstance(item, np.ndarray)
-                else read_image(str(item), index) for index, item in enumerate(inputs))
+        return (
+            Frame(f'array{index}', index, item)
+            if isinstance(item, np.ndarray)
+            else read_image(str(item), index)
+            for index, item in enumerate(inputs)
+        )
     return iter(open_source(inputs))
 
 
@@ -217,6 +254,8 @@ def _dataset_meta(cfg: Config) -> dict:
     name = dataset.type
     dataset_class = name if isinstance(name, type) else DATASETS.get(name)
     if dataset_class is None:
-        raise KeyError(f'dataset type {name!r} of the model config is not registered; '
-                       'give test_dataloader.dataset.metainfo=dict(classes=...)')
+        raise KeyError(
+            f'dataset type {name!r} of the model config is not registered; '
+            'give test_dataloader.dataset.metainfo=dict(classes=...)'
+        )
     return dict(dataset_class.METAINFO)

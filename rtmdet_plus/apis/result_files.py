@@ -7,6 +7,7 @@ ground-truth annotation file, image ids come from it (matched by ``file_name``) 
 by class name, so the file scores against it as is; without one, images are numbered from 1 in
 run order and category ids are label + 1, and ``<results>.ids.json`` records both mappings.
 """
+
 import json
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
@@ -44,11 +45,14 @@ class CocoResults:
         by_name = {category['name']: category['id'] for category in gt.get('categories', [])}
         missing = [name for name in self.classes if name not in by_name]
         if missing:
-            raise ValueError(f'{ann_file} has no category named {missing[0]!r} (its categories: '
-                             f'{sorted(by_name)}); the model\'s classes are {self.classes}')
+            raise ValueError(
+                f'{ann_file} has no category named {missing[0]!r} (its categories: '
+                f'{sorted(by_name)}); the model\'s classes are {self.classes}'
+            )
         self.category_ids = [by_name[name] for name in self.classes]
-        self.gt_ids = {image['file_name'].replace('\\', '/'): image['id']
-                       for image in gt.get('images', [])}
+        self.gt_ids = {
+            image['file_name'].replace('\\', '/'): image['id'] for image in gt.get('images', [])
+        }
 
     def _image_id(self, name: str) -> Optional[int]:
         if self.gt_ids is None:
@@ -70,13 +74,19 @@ class CocoResults:
             return
         result = prediction_dict(instances, score_thr)
         if result['bboxes'] and len(result['bboxes'][0]) != 4:
-            raise ValueError('COCO results hold horizontal boxes: use --format dota for a '
-                             'rotated detector')
+            raise ValueError(
+                'COCO results hold horizontal boxes: use --format dota for a rotated detector'
+            )
         masks = result.get('masks', [None] * len(result['labels']))
-        for label, score, (x1, y1, x2, y2), mask in zip(result['labels'], result['scores'],
-                                                       result['bboxes'], masks):
-            entry = dict(image_id=image_id, category_id=self.category_ids[label],
-                         bbox=[x1, y1, round(x2 - x1, 3), round(y2 - y1, 3)], score=score)
+        for label, score, (x1, y1, x2, y2), mask in zip(
+            result['labels'], result['scores'], result['bboxes'], masks
+        ):
+            entry = dict(
+                image_id=image_id,
+                category_id=self.category_ids[label],
+                bbox=[x1, y1, round(x2 - x1, 3), round(y2 - y1, 3)],
+                score=score,
+            )
             if mask is not None:
                 entry['segmentation'] = mask
             self.entries.append(entry)
@@ -87,10 +97,15 @@ class CocoResults:
         with open(path, 'w', encoding='utf-8') as file:
             json.dump(self.entries, file)
         if self.gt_ids is None:
-            ids = dict(images=[dict(id=image_id, file_name=name)
-                               for name, image_id in self.image_ids.items()],
-                       categories=[dict(id=category_id, name=name) for name, category_id
-                                   in zip(self.classes, self.category_ids)])
+            ids = dict(
+                images=[
+                    dict(id=image_id, file_name=name) for name, image_id in self.image_ids.items()
+                ],
+                categories=[
+                    dict(id=category_id, name=name)
+                    for name, category_id in zip(self.classes, self.category_ids)
+                ],
+            )
             with open(osp.splitext(path)[0] + '.ids.json', 'w', encoding='utf-8') as file:
                 json.dump(ids, file, indent=1)
         return path
@@ -109,8 +124,10 @@ class DotaResults:
         boxes = instances.bboxes
         boxes = (boxes.tensor if hasattr(boxes, 'tensor') else boxes).cpu().numpy()
         if boxes.shape[-1] != 5:
-            raise ValueError('DOTA task-1 files hold rotated boxes: use --format coco or json '
-                             'for a horizontal detector')
+            raise ValueError(
+                'DOTA task-1 files hold rotated boxes: use --format coco or json '
+                'for a horizontal detector'
+            )
         scores = instances.scores.cpu().numpy()
         labels = instances.labels.cpu().numpy()
         keep = np.ones(len(scores), bool) if score_thr is None else scores >= score_thr

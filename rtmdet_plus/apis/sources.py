@@ -6,6 +6,7 @@ be read comes as a frame with ``image=None`` and the reason in ``error``, so tha
 report it by name (or frame number), skip it and go on. :func:`read_ahead` decodes frames in a
 thread while the caller runs the model on the previous ones.
 """
+
 import glob
 import os
 import os.path as osp
@@ -32,6 +33,7 @@ class Frame:
     image: (H, W, 3) uint8 BGR; None when it could not be read.
     error: why it could not be read.
     """
+
     name: str
     index: int
     image: Optional[np.ndarray]
@@ -40,6 +42,7 @@ class Frame:
 
 class ImageSource:
     """Image files, read in order with OpenCV."""
+
     kind = 'images'
 
     def __init__(self, paths: List[str]):
@@ -59,6 +62,7 @@ class VideoSource:
     ``fps`` and ``size`` (W, H) are the stream's; ``len()`` is the frame count the container
     declares (0 for a camera).
     """
+
     kind = 'video'
 
     def __init__(self, source: Union[str, int]):
@@ -66,15 +70,20 @@ class VideoSource:
         self.name = f'camera{source}' if isinstance(source, int) else source
         capture = cv2.VideoCapture(source)
         if not capture.isOpened():
-            what = (f'camera {source}' if isinstance(source, int) else f'the video {source}')
-            raise OSError(f'OpenCV cannot open {what}: check that it exists and that its codec is '
-                          'one your OpenCV build decodes (cv2.getBuildInformation(), "Video I/O"); '
-                          'or convert it, e.g. ffmpeg -i IN -c:v libx264 OUT.mp4')
+            what = f'camera {source}' if isinstance(source, int) else f'the video {source}'
+            raise OSError(
+                f'OpenCV cannot open {what}: check that it exists and that its codec is '
+                'one your OpenCV build decodes (cv2.getBuildInformation(), "Video I/O"); '
+                'or convert it, e.g. ffmpeg -i IN -c:v libx264 OUT.mp4'
+            )
         self.fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-        self.size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                     int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-        self.frame_count = 0 if isinstance(source, int) else max(
-            int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
+        self.size = (
+            int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        )
+        self.frame_count = (
+            0 if isinstance(source, int) else max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
+        )
         capture.release()
 
     def __len__(self) -> int:
@@ -89,12 +98,14 @@ class VideoSource:
                 if ok and image is not None:
                     bad_in_a_row = 0
                     yield Frame(f'{self.name}#{index}', index, image)
-                elif self.frame_count and index < self.frame_count - 1 \
-                        and bad_in_a_row < MAX_BAD_FRAMES_IN_A_ROW:
+                elif (
+                    self.frame_count
+                    and index < self.frame_count - 1
+                    and bad_in_a_row < MAX_BAD_FRAMES_IN_A_ROW
+                ):
                     # the container says more frames follow: this one is corrupt
                     bad_in_a_row += 1
-                    yield Frame(f'{self.name}#{index}', index, None,
-                                'the frame cannot be decoded')
+                    yield Frame(f'{self.name}#{index}', index, None, 'the frame cannot be decoded')
                 else:
                     return
                 index += 1
@@ -110,8 +121,11 @@ def read_image(path: str, index: int = 0) -> Frame:
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None:
         size = osp.getsize(path)
-        reason = 'the file is empty' if size == 0 else \
-            f'OpenCV cannot decode it ({size} bytes; corrupt or not an image)'
+        reason = (
+            'the file is empty'
+            if size == 0
+            else f'OpenCV cannot decode it ({size} bytes; corrupt or not an image)'
+        )
         return Frame(path, index, None, reason)
     return Frame(path, index, image)
 
@@ -120,8 +134,11 @@ def _images_under(folder: str) -> List[str]:
     found = []
     for root, dirs, files in os.walk(folder):
         dirs.sort()
-        found.extend(osp.join(root, name) for name in sorted(files)
-                     if name.lower().endswith(IMAGE_EXTENSIONS))
+        found.extend(
+            osp.join(root, name)
+            for name in sorted(files)
+            if name.lower().endswith(IMAGE_EXTENSIONS)
+        )
     return found
 
 
@@ -129,8 +146,11 @@ def _paths_in_list(list_file: str) -> List[str]:
     base = osp.dirname(osp.abspath(list_file))
     with open(list_file, encoding='utf-8') as file:
         lines = [line.strip() for line in file]
-    return [line if osp.isabs(line) else osp.join(base, line)
-            for line in lines if line and not line.startswith('#')]
+    return [
+        line if osp.isabs(line) else osp.join(base, line)
+        for line in lines
+        if line and not line.startswith('#')
+    ]
 
 
 def open_source(source: Union[str, int]) -> Union[ImageSource, VideoSource]:
@@ -145,25 +165,33 @@ def open_source(source: Union[str, int]) -> Union[ImageSource, VideoSource]:
 
     Raises ``FileNotFoundError`` / ``ValueError`` naming the source when it gives no image.
     """
-    if isinstance(source, int) or (isinstance(source, str) and source.isdigit()
-                                   and not osp.exists(source)):
+    if isinstance(source, int) or (
+        isinstance(source, str) and source.isdigit() and not osp.exists(source)
+    ):
         return VideoSource(int(source))
     source = str(source)
     if any(char in source for char in '*?['):
-        paths = sorted(path for path in glob.glob(source, recursive=True)
-                       if path.lower().endswith(IMAGE_EXTENSIONS))
+        paths = sorted(
+            path
+            for path in glob.glob(source, recursive=True)
+            if path.lower().endswith(IMAGE_EXTENSIONS)
+        )
         if not paths:
             raise FileNotFoundError(f'no image ({", ".join(IMAGE_EXTENSIONS)}) matches {source}')
         return ImageSource(paths)
     if osp.isdir(source):
         paths = _images_under(source)
         if not paths:
-            raise FileNotFoundError(f'the folder {source} holds no image '
-                                    f'({", ".join(IMAGE_EXTENSIONS)}), in it or below')
+            raise FileNotFoundError(
+                f'the folder {source} holds no image '
+                f'({", ".join(IMAGE_EXTENSIONS)}), in it or below'
+            )
         return ImageSource(paths)
     if not osp.exists(source):
-        raise FileNotFoundError(f'the source {source} does not exist: give an image, a folder, '
-                                'a glob, a .txt list of images, a video or a camera index')
+        raise FileNotFoundError(
+            f'the source {source} does not exist: give an image, a folder, '
+            'a glob, a .txt list of images, a video or a camera index'
+        )
     extension = osp.splitext(source)[1].lower()
     if extension in VIDEO_EXTENSIONS:
         return VideoSource(source)
@@ -174,8 +202,10 @@ def open_source(source: Union[str, int]) -> Union[ImageSource, VideoSource]:
         return ImageSource(paths)
     if extension in IMAGE_EXTENSIONS:
         return ImageSource([source])
-    raise ValueError(f'{source}: not an image ({", ".join(IMAGE_EXTENSIONS)}), a video '
-                     f'({", ".join(VIDEO_EXTENSIONS)}) or a .txt list of images')
+    raise ValueError(
+        f'{source}: not an image ({", ".join(IMAGE_EXTENSIONS)}), a video '
+        f'({", ".join(VIDEO_EXTENSIONS)}) or a .txt list of images'
+    )
 
 
 def read_ahead(frames: Iterable[Frame], depth: int = 8) -> Iterator[Frame]:

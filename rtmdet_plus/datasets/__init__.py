@@ -12,26 +12,53 @@ Rotated detection: ``DOTADataset``/``DOTAv15Dataset``/``DOTAv2Dataset`` (labelTx
 Classification: ``ImageNet`` (class folders or annotation lists), ``RandomResizedCrop``,
 ``ResizeEdge``, ``PackClsInputs`` and ``RepeatAugSampler`` (mmpretrain's names).
 """
+
 from .cls_transforms import PackClsInputs, RandomResizedCrop, ResizeEdge
-from .rand_augment import RandAugment
 from .coco import CocoDataset, MaskAnnotationWarning
 from .coco_masks import SegmentationError
-from .loading import LoadAnnotations, LoadImageFromFile
 from .dota import DOTADataset, DOTAv2Dataset, DOTAv15Dataset
 from .dota_labels import DOTALabelError, DOTALabelWarning
 from .imagenet import ClassificationAnnotationError, ImageNet
+from .loading import LoadAnnotations, LoadImageFromFile
+from .rand_augment import RandAugment
 from .repeat_aug_sampler import RepeatAugSampler
-from .rotated_shapes import (ROTATED_SHAPE_CLASSES, RotatedShapesConfig,
-                             ensure_rotated_shapes_dataset, generate_rotated_shapes_dataset)
+from .rotated_shapes import (
+    ROTATED_SHAPE_CLASSES,
+    RotatedShapesConfig,
+    ensure_rotated_shapes_dataset,
+    generate_rotated_shapes_dataset,
+)
 from .rotated_transforms import ConvertBoxType, FixedAngleRotate, RandomChoiceRotate, RandomRotate
 from .shapes import SHAPE_CLASSES, ShapesConfig, ensure_shapes_dataset, generate_shapes_dataset
 
 __all__ = [
-    'ClassificationAnnotationError', 'ImageNet', 'PackClsInputs', 'RandAugment', 'RandomResizedCrop',
-    'RepeatAugSampler', 'ResizeEdge', 'CocoDataset', 'ConvertBoxType', 'DOTADataset', 'DOTALabelError', 'DOTALabelWarning',
-    'DOTAv15Dataset', 'DOTAv2Dataset', 'FixedAngleRotate', 'LoadAnnotations', 'LoadImageFromFile',
-    'MaskAnnotationWarning', 'SegmentationError',
-    'ROTATED_SHAPE_CLASSES', 'RandomChoiceRotate', 'RandomRotate', 'RotatedShapesConfig',
-    'SHAPE_CLASSES', 'ShapesConfig', 'ensure_rotated_shapes_dataset', 'ensure_shapes_dataset',
-    'generate_rotated_shapes_dataset', 'generate_shapes_dataset'
+    'ClassificationAnnotationError',
+    'ImageNet',
+    'PackClsInputs',
+    'RandAugment',
+    'RandomResizedCrop',
+    'RepeatAugSampler',
+    'ResizeEdge',
+    'CocoDataset',
+    'ConvertBoxType',
+    'DOTADataset',
+    'DOTALabelError',
+    'DOTALabelWarning',
+    'DOTAv15Dataset',
+    'DOTAv2Dataset',
+    'FixedAngleRotate',
+    'LoadAnnotations',
+    'LoadImageFromFile',
+    'MaskAnnotationWarning',
+    'SegmentationError',
+    'ROTATED_SHAPE_CLASSES',
+    'RandomChoiceRotate',
+    'RandomRotate',
+    'RotatedShapesConfig',
+    'SHAPE_CLASSES',
+    'ShapesConfig',
+    'ensure_rotated_shapes_dataset',
+    'ensure_shapes_dataset',
+    'generate_rotated_shapes_dataset',
+    'generate_shapes_dataset',
 ]

@@ -16,6 +16,7 @@ of the sample that replaced them), so that :class:`~rtmdet_plus.engine.BadSample
 can name them in the log of the main process and count them at the end of the epoch, however
 many loader workers there are.
 """
+
 from typing import List
 
 ACTIONS = ('stop', 'skip')
@@ -30,10 +31,12 @@ def _with_context(error: Exception, index: int, image: str) -> Exception:
     """``error`` with the sample and what to do added to its message: the same exception (type
     kept, so callers catching e.g. ``FileNotFoundError`` still do) when its message is one
     string, else a :class:`BadSampleError` from it."""
-    context = (f'[training sample {index}, {image}: fix or remove it, or set '
-               'on_bad_sample="skip" in the train dataset to train on without it]')
+    context = (
+        f'[training sample {index}, {image}: fix or remove it, or set '
+        'on_bad_sample="skip" in the train dataset to train on without it]'
+    )
     if len(error.args) == 1 and isinstance(error.args[0], str):
-        error.args = (f'{error.args[0]} {context}', )
+        error.args = (f'{error.args[0]} {context}',)
         return error
     return BadSampleError(f'{type(error).__name__}: {error} {context}')
 
@@ -75,5 +78,6 @@ class BadSampleMixin:
                     return data
                 skipped.append(f'{self._image_of(index)}: {EMPTY_AFTER_AUGMENTATION}')
             index = self._rand_another()
-        raise BadSampleError(f'{len(skipped)} training samples in a row cannot be used; the last: '
-                             f'{skipped[-1]}')
+        raise BadSampleError(
+            f'{len(skipped)} training samples in a row cannot be used; the last: {skipped[-1]}'
+        )

@@ -1,6 +1,7 @@
 """Classification transforms with mmpretrain's names and arguments: ``RandomResizedCrop``,
 ``ResizeEdge`` and ``PackClsInputs`` (also registered as ``PackInputs``, mmpretrain 1.x's name).
 ``CenterCrop`` and ``RandomFlip`` come from mmcv / mmdet."""
+
 import math
 from typing import Sequence, Tuple, Union
 
@@ -13,9 +14,14 @@ from rtmdet_plus.registry import TRANSFORMS
 from rtmdet_plus.structures.cls_data_sample import ClsDataSample
 
 
-def random_resized_crop_box(height: int, width: int, area_range: Sequence[float],
-                            ratio_range: Sequence[float], max_attempts: int = 10,
-                            rng=np.random) -> Tuple[int, int, int, int]:
+def random_resized_crop_box(
+    height: int,
+    width: int,
+    area_range: Sequence[float],
+    ratio_range: Sequence[float],
+    max_attempts: int = 10,
+    rng=np.random,
+) -> Tuple[int, int, int, int]:
     """(top, left, crop height, crop width) covering a uniform share of the image area in
     ``area_range`` at an aspect ratio (w / h) drawn log-uniformly in ``ratio_range``; after
     ``max_attempts`` misses, the centred crop of the whole image clamped to ``ratio_range``."""
@@ -27,7 +33,12 @@ def random_resized_crop_box(height: int, width: int, area_range: Sequence[float]
         crop_w = int(round(math.sqrt(target_area * aspect)))
         crop_h = int(round(math.sqrt(target_area / aspect)))
         if 0 < crop_w <= width and 0 < crop_h <= height:
-            return rng.randint(0, height - crop_h + 1), rng.randint(0, width - crop_w + 1), crop_h, crop_w
+            return (
+                rng.randint(0, height - crop_h + 1),
+                rng.randint(0, width - crop_w + 1),
+                crop_h,
+                crop_w,
+            )
     in_ratio = width / height
     if in_ratio < min(ratio_range):
         crop_w, crop_h = width, int(round(width / min(ratio_range)))
@@ -46,8 +57,15 @@ def _size(scale: Union[int, Sequence[int]]) -> Tuple[int, int]:
 class RandomResizedCrop(BaseTransform):
     """Crop a random area share and aspect ratio of ``img``, resized to ``scale`` (w, h)."""
 
-    def __init__(self, scale, crop_ratio_range=(0.08, 1.0), aspect_ratio_range=(3. / 4., 4. / 3.),
-                 max_attempts: int = 10, interpolation: str = 'bilinear', backend: str = 'cv2') -> None:
+    def __init__(
+        self,
+        scale,
+        crop_ratio_range=(0.08, 1.0),
+        aspect_ratio_range=(3.0 / 4.0, 4.0 / 3.0),
+        max_attempts: int = 10,
+        interpolation: str = 'bilinear',
+        backend: str = 'cv2',
+    ) -> None:
         if not 0 < crop_ratio_range[0] <= crop_ratio_range[1] <= 1:
             raise ValueError(f'crop_ratio_range {crop_ratio_range} must lie in (0, 1]')
         if not 0 < aspect_ratio_range[0] <= aspect_ratio_range[1]:
@@ -62,11 +80,16 @@ class RandomResizedCrop(BaseTransform):
     def transform(self, results: dict) -> dict:
         img = results['img']
         top, left, crop_h, crop_w = random_resized_crop_box(
-            img.shape[0], img.shape[1], self.crop_ratio_range, self.aspect_ratio_range,
-            self.max_attempts)
-        img = img[top:top + crop_h, left:left + crop_w]
-        results['img'] = mmcv.imresize(img, self.scale, interpolation=self.interpolation,
-                                       backend=self.backend)
+            img.shape[0],
+            img.shape[1],
+            self.crop_ratio_range,
+            self.aspect_ratio_range,
+            self.max_attempts,
+        )
+        img = img[top : top + crop_h, left : left + crop_w]
+        results['img'] = mmcv.imresize(
+            img, self.scale, interpolation=self.interpolation, backend=self.backend
+        )
         results['img_shape'] = results['img'].shape[:2]
         return results
 
@@ -76,8 +99,9 @@ class ResizeEdge(BaseTransform):
     """Resize keeping the aspect ratio so that the ``edge`` ('short', 'long', 'width',
     'height') becomes ``scale`` pixels."""
 
-    def __init__(self, scale: int, edge: str = 'short', backend: str = 'cv2',
-                 interpolation: str = 'bilinear') -> None:
+    def __init__(
+        self, scale: int, edge: str = 'short', backend: str = 'cv2', interpolation: str = 'bilinear'
+    ) -> None:
         if edge not in ('short', 'long', 'width', 'height'):
             raise ValueError(f"edge must be 'short', 'long', 'width' or 'height', got {edge!r}")
         self.scale, self.edge = scale, edge
@@ -85,12 +109,17 @@ class ResizeEdge(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         height, width = results['img'].shape[:2]
-        edge = {'short': min(height, width), 'long': max(height, width),
-                'width': width, 'height': height}[self.edge]
+        edge = {
+            'short': min(height, width),
+            'long': max(height, width),
+            'width': width,
+            'height': height,
+        }[self.edge]
         factor = self.scale / edge
         size = (max(1, int(round(width * factor))), max(1, int(round(height * factor))))
-        results['img'] = mmcv.imresize(results['img'], size, interpolation=self.interpolation,
-                                       backend=self.backend)
+        results['img'] = mmcv.imresize(
+            results['img'], size, interpolation=self.interpolation, backend=self.backend
+        )
         results['img_shape'] = results['img'].shape[:2]
         results['scale_factor'] = (size[0] / width, size[1] / height)
         return results
@@ -101,9 +130,18 @@ class PackClsInputs(BaseTransform):
     """``img`` (H, W, C) -> ``inputs`` (C, H, W) uint8 tensor; ``gt_label`` and the meta keys
     present -> ``data_samples`` (:class:`ClsDataSample`)."""
 
-    def __init__(self, meta_keys: Sequence[str] = ('sample_idx', 'img_path', 'ori_shape',
-                                                   'img_shape', 'scale_factor', 'flip',
-                                                   'flip_direction')) -> None:
+    def __init__(
+        self,
+        meta_keys: Sequence[str] = (
+            'sample_idx',
+            'img_path',
+            'ori_shape',
+            'img_shape',
+            'scale_factor',
+            'flip',
+            'flip_direction',
+        ),
+    ) -> None:
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:
@@ -113,5 +151,7 @@ class PackClsInputs(BaseTransform):
         sample = ClsDataSample(metainfo={k: results[k] for k in self.meta_keys if k in results})
         if 'gt_label' in results:
             sample.set_gt_label(results['gt_label'])
-        return dict(inputs=torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))),
-                    data_samples=sample)
+        return dict(
+            inputs=torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))),
+            data_samples=sample,
+        )

@@ -10,6 +10,7 @@ or a mask that does not fit its image, stops loading with an error naming the fi
 annotation id and the image; polygons of fewer than 3 points are dropped and empty masks give
 an instance without mask (ignored when masks are trained), both with one warning per file.
 """
+
 import json
 import warnings
 from functools import partial
@@ -20,6 +21,7 @@ from mmdet.datasets.api_wrappers import COCO
 from mmengine import fileio
 
 from rtmdet_plus.registry import DATASETS
+
 from .bad_samples import BadSampleMixin
 from .coco_masks import SegmentationError, check_segmentation
 
@@ -41,8 +43,13 @@ class CheckedCOCO(COCO):
             lists such as COCO test-dev have none).
     """
 
-    def __init__(self, annotation_file: str, source: Optional[str] = None,
-                 classes: Sequence[str] = (), require_annotations: bool = True):
+    def __init__(
+        self,
+        annotation_file: str,
+        source: Optional[str] = None,
+        classes: Sequence[str] = (),
+        require_annotations: bool = True,
+    ):
         super().__init__(annotation_file=None)
         source = source or annotation_file
         self.dataset = load_coco_json(annotation_file, source, require_annotations)
@@ -61,18 +68,21 @@ def load_coco_json(path: str, source: str, require_annotations: bool = True) -> 
         raise ValueError(
             f"Annotation file '{source}' is not valid JSON ({error}). It must be a COCO "
             'instances file; regenerate or re-download it, or point ann_file at the right '
-            'file.') from error
+            'file.'
+        ) from error
     required = COCO_KEYS if require_annotations else ('images', 'categories')
     missing = [key for key in required if not isinstance(data, dict) or key not in data]
     if missing:
         raise ValueError(
             f"Annotation file '{source}' is not in COCO format: it lacks the top-level "
             f'key(s) {missing}. A COCO instances file is a JSON object with the lists '
-            "'images', 'annotations' and 'categories'; point ann_file at such a file.")
+            "'images', 'annotations' and 'categories'; point ann_file at such a file."
+        )
     wrong_type = [key for key in required if not isinstance(data[key], list)]
     if wrong_type:
-        raise ValueError(f"Annotation file '{source}' is not in COCO format: {wrong_type} "
-                         'must be lists.')
+        raise ValueError(
+            f"Annotation file '{source}' is not in COCO format: {wrong_type} must be lists."
+        )
     return data
 
 
@@ -83,7 +93,8 @@ def check_classes(categories: List[dict], classes: Sequence[str], source: str) -
     if absent:
         raise ValueError(
             f"Annotation file '{source}' has no category named {absent} (its categories are "
-            f'{names}). Set the dataset\'s metainfo=dict(classes=...) to names from the file.')
+            f'{names}). Set the dataset\'s metainfo=dict(classes=...) to names from the file.'
+        )
 
 
 @DATASETS.register_module()
@@ -96,12 +107,14 @@ class CocoDataset(BadSampleMixin, MMDetCocoDataset):
             raise FileNotFoundError(
                 f"Annotation file '{self.ann_file}' does not exist. Check data_root and "
                 'ann_file in the dataset config (the file read is data_root/ann_file); for '
-                'the generated shapes dataset run tools/misc/generate_shapes_dataset.py.')
+                'the generated shapes dataset run tools/misc/generate_shapes_dataset.py.'
+            )
         self.COCOAPI = partial(
             CheckedCOCO,
             source=self.ann_file,
             classes=self.metainfo['classes'],
-            require_annotations=not self.test_mode)
+            require_annotations=not self.test_mode,
+        )
         self._mask_notes = dict(dropped=[], empty=[])  # annotation ids, see parse_data_info
         data_list = super().load_data_list()
         self._warn_mask_notes()
@@ -126,14 +139,14 @@ class CocoDataset(BadSampleMixin, MMDetCocoDataset):
 
     def _checked_segmentation(self, ann: dict, img_info: dict):
         try:
-            checked = check_segmentation(ann['segmentation'], img_info['height'],
-                                         img_info['width'])
+            checked = check_segmentation(ann['segmentation'], img_info['height'], img_info['width'])
         except SegmentationError as error:
             raise SegmentationError(
                 f"Annotation file '{self.ann_file}', annotation id {ann.get('id')} (image id "
                 f"{img_info.get('id')}, '{img_info.get('file_name')}', "
                 f"{img_info['width']}x{img_info['height']}): {error}. Fix or remove this "
-                'annotation\'s segmentation.') from None
+                'annotation\'s segmentation.'
+            ) from None
         if checked.dropped_parts:
             self._mask_notes['dropped'].append(ann.get('id'))
         if checked.empty:
@@ -149,9 +162,13 @@ class CocoDataset(BadSampleMixin, MMDetCocoDataset):
             warnings.warn(
                 f"Annotation file '{self.ann_file}': {len(dropped)} annotation(s) have polygons "
                 f'of fewer than 3 points, which were dropped (annotation ids {ids(dropped)}).',
-                MaskAnnotationWarning, stacklevel=2)
+                MaskAnnotationWarning,
+                stacklevel=2,
+            )
         if empty:
             warnings.warn(
                 f"Annotation file '{self.ann_file}': {len(empty)} annotation(s) have an empty "
                 f'mask (annotation ids {ids(empty)}); they are ignored when masks are trained.',
-                MaskAnnotationWarning, stacklevel=2)
+                MaskAnnotationWarning,
+                stacklevel=2,
+            )

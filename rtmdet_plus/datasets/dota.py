@@ -6,6 +6,7 @@
 into a rotated box with ``ConvertBoxType``), ``bbox_label`` (0-based) and ``ignore_flag``
 (difficulty above ``diff_thr``). See :mod:`.dota_labels` for the handling of bad lines.
 """
+
 import glob
 import os.path as osp
 from typing import List
@@ -16,16 +17,46 @@ from ..registry import DATASETS
 from .bad_samples import BadSampleMixin
 from .dota_labels import class_index, read_label_file
 
-DOTA_V1_CLASSES = ('plane', 'baseball-diamond', 'bridge', 'ground-track-field', 'small-vehicle',
-                   'large-vehicle', 'ship', 'tennis-court', 'basketball-court', 'storage-tank',
-                   'soccer-ball-field', 'roundabout', 'harbor', 'swimming-pool', 'helicopter')
-DOTA_V15_CLASSES = DOTA_V1_CLASSES + ('container-crane', )
+DOTA_V1_CLASSES = (
+    'plane',
+    'baseball-diamond',
+    'bridge',
+    'ground-track-field',
+    'small-vehicle',
+    'large-vehicle',
+    'ship',
+    'tennis-court',
+    'basketball-court',
+    'storage-tank',
+    'soccer-ball-field',
+    'roundabout',
+    'harbor',
+    'swimming-pool',
+    'helicopter',
+)
+DOTA_V15_CLASSES = DOTA_V1_CLASSES + ('container-crane',)
 DOTA_V2_CLASSES = DOTA_V15_CLASSES + ('airport', 'helipad')
 
-DOTA_PALETTE = [(165, 42, 42), (189, 183, 107), (0, 255, 0), (255, 0, 0), (138, 43, 226),
-                (255, 128, 0), (255, 0, 255), (0, 255, 255), (255, 193, 193), (0, 51, 153),
-                (255, 250, 205), (0, 139, 139), (255, 255, 0), (147, 116, 116), (0, 0, 255),
-                (220, 20, 60), (119, 11, 32), (0, 0, 142)]
+DOTA_PALETTE = [
+    (165, 42, 42),
+    (189, 183, 107),
+    (0, 255, 0),
+    (255, 0, 0),
+    (138, 43, 226),
+    (255, 128, 0),
+    (255, 0, 255),
+    (0, 255, 255),
+    (255, 193, 193),
+    (0, 51, 153),
+    (255, 250, 205),
+    (0, 139, 139),
+    (255, 255, 0),
+    (147, 116, 116),
+    (0, 0, 255),
+    (220, 20, 60),
+    (119, 11, 32),
+    (0, 0, 142),
+]
 
 
 @DATASETS.register_module()
@@ -46,7 +77,7 @@ class DOTADataset(BadSampleMixin, BaseDataset):
         DOTALabelError: a label line cannot be read (names the file and line).
     """
 
-    METAINFO = {'classes': DOTA_V1_CLASSES, 'palette': DOTA_PALETTE[:len(DOTA_V1_CLASSES)]}
+    METAINFO = {'classes': DOTA_V1_CLASSES, 'palette': DOTA_PALETTE[: len(DOTA_V1_CLASSES)]}
 
     def __init__(self, diff_thr: int = 100, img_suffix: str = 'png', **kwargs) -> None:
         self.diff_thr = diff_thr
@@ -60,13 +91,21 @@ class DOTADataset(BadSampleMixin, BaseDataset):
         img_dir = self.data_prefix.get('img_path', '')
         img_paths = sorted(glob.glob(osp.join(img_dir, f'*.{self.img_suffix}')))
         if not img_paths:
-            raise FileNotFoundError(f'no *.{self.img_suffix} image in {img_dir!r} (ann_file is '
-                                    "'' so the images are listed from data_prefix['img_path'])")
+            raise FileNotFoundError(
+                f'no *.{self.img_suffix} image in {img_dir!r} (ann_file is '
+                "'' so the images are listed from data_prefix['img_path'])"
+            )
         data_list = []
         for img_path in img_paths:
             file_name = osp.basename(img_path)
-            data_list.append(dict(img_path=img_path, file_name=file_name,
-                                  img_id=osp.splitext(file_name)[0], instances=[]))
+            data_list.append(
+                dict(
+                    img_path=img_path,
+                    file_name=file_name,
+                    img_id=osp.splitext(file_name)[0],
+                    instances=[],
+                )
+            )
         return data_list
 
     def load_data_list(self) -> List[dict]:
@@ -75,8 +114,10 @@ class DOTADataset(BadSampleMixin, BaseDataset):
             return self._load_images_only()
         txt_files = sorted(glob.glob(osp.join(self.ann_file, '*.txt')))
         if not txt_files:
-            raise FileNotFoundError(f'no .txt label file in {self.ann_file!r}: ann_file must be '
-                                    "a folder of DOTA labelTxt files (or '' for images only)")
+            raise FileNotFoundError(
+                f'no .txt label file in {self.ann_file!r}: ann_file must be '
+                "a folder of DOTA labelTxt files (or '' for images only)"
+            )
         classes = self.metainfo['classes']
         labels = class_index(classes)
         data_list = []
@@ -87,14 +128,24 @@ class DOTADataset(BadSampleMixin, BaseDataset):
                 raise FileNotFoundError(
                     f'{txt_file}: its image {img_path!r} does not exist; check '
                     f"data_prefix=dict(img_path=...) and img_suffix={self.img_suffix!r}, or "
-                    'remove the label file')
+                    'remove the label file'
+                )
             instances = [
-                dict(bbox=obj.quad.tolist(), bbox_label=labels[obj.class_name],
-                     ignore_flag=int(obj.difficulty > self.diff_thr))
+                dict(
+                    bbox=obj.quad.tolist(),
+                    bbox_label=labels[obj.class_name],
+                    ignore_flag=int(obj.difficulty > self.diff_thr),
+                )
                 for obj in read_label_file(txt_file, classes)
             ]
-            data_list.append(dict(img_path=img_path, file_name=osp.basename(img_path),
-                                  img_id=img_id, instances=instances))
+            data_list.append(
+                dict(
+                    img_path=img_path,
+                    file_name=osp.basename(img_path),
+                    img_id=img_id,
+                    instances=instances,
+                )
+            )
         return data_list
 
     def filter_data(self) -> List[dict]:
@@ -112,11 +163,11 @@ class DOTADataset(BadSampleMixin, BaseDataset):
 class DOTAv15Dataset(DOTADataset):
     """DOTA v1.5: the v1.0 classes and 'container-crane'."""
 
-    METAINFO = {'classes': DOTA_V15_CLASSES, 'palette': DOTA_PALETTE[:len(DOTA_V15_CLASSES)]}
+    METAINFO = {'classes': DOTA_V15_CLASSES, 'palette': DOTA_PALETTE[: len(DOTA_V15_CLASSES)]}
 
 
 @DATASETS.register_module()
 class DOTAv2Dataset(DOTADataset):
     """DOTA v2.0: the v1.5 classes, 'airport' and 'helipad'."""
 
-    METAINFO = {'classes': DOTA_V2_CLASSES, 'palette': DOTA_PALETTE[:len(DOTA_V2_CLASSES)]}
+    METAINFO = {'classes': DOTA_V2_CLASSES, 'palette': DOTA_PALETTE[: len(DOTA_V2_CLASSES)]}

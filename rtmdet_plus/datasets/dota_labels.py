@@ -12,6 +12,7 @@ Bad lines are reported with the file and 1-based line number:
 - a self-intersecting (corners out of order) or zero-area quadrilateral: the object is left out
   with a :class:`DOTALabelWarning`, since such labels occur in real DOTA annotations.
 """
+
 import math
 import warnings
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ class DOTALabelWarning(UserWarning):
 @dataclass
 class DOTAObject:
     """One labelled object: ``quad`` (8,) corner coordinates x1, y1, ..., x4, y4 in pixels."""
+
     quad: np.ndarray
     class_name: str
     difficulty: int
@@ -61,12 +63,14 @@ def quad_area(quad: np.ndarray) -> float:
 def quad_is_self_intersecting(quad: np.ndarray) -> bool:
     """Whether the (8,) quadrilateral's opposite sides cross (a 'bow tie')."""
     pts = np.asarray(quad, dtype=np.float64).reshape(4, 2)
-    return (_segments_cross(pts[0], pts[1], pts[2], pts[3])
-            or _segments_cross(pts[1], pts[2], pts[3], pts[0]))
+    return _segments_cross(pts[0], pts[1], pts[2], pts[3]) or _segments_cross(
+        pts[1], pts[2], pts[3], pts[0]
+    )
 
 
-def parse_label_line(line: str, path: str, line_no: int,
-                     class_names: Optional[Sequence[str]] = None) -> Optional[DOTAObject]:
+def parse_label_line(
+    line: str, path: str, line_no: int, class_names: Optional[Sequence[str]] = None
+) -> Optional[DOTAObject]:
     """Parse one line; None for a blank or header line.
 
     Raises:
@@ -80,12 +84,15 @@ def parse_label_line(line: str, path: str, line_no: int,
     if len(fields) not in (9, 10):
         raise DOTALabelError(
             f'{where}: expected 10 fields "x1 y1 x2 y2 x3 y3 x4 y4 class difficulty" '
-            f'(or 9 without difficulty), got {len(fields)}: {text!r}')
+            f'(or 9 without difficulty), got {len(fields)}: {text!r}'
+        )
     try:
         coords = [float(value) for value in fields[:8]]
     except ValueError:
-        raise DOTALabelError(f'{where}: the first 8 fields must be numbers (corner '
-                             f'coordinates in pixels), got {fields[:8]}') from None
+        raise DOTALabelError(
+            f'{where}: the first 8 fields must be numbers (corner '
+            f'coordinates in pixels), got {fields[:8]}'
+        ) from None
     if not all(math.isfinite(value) for value in coords):
         raise DOTALabelError(f'{where}: corner coordinates must be finite, got {fields[:8]}')
     class_name = fields[8]
@@ -93,14 +100,16 @@ def parse_label_line(line: str, path: str, line_no: int,
         raise DOTALabelError(
             f'{where}: unknown class {class_name!r}; the dataset classes are '
             f'{list(class_names)} (set metainfo=dict(classes=...) or use the dataset class for '
-            f'your DOTA version)')
+            f'your DOTA version)'
+        )
     difficulty = 0
     if len(fields) == 10:
         try:
             difficulty = int(fields[9])
         except ValueError:
-            raise DOTALabelError(f'{where}: difficulty must be an integer, got '
-                                 f'{fields[9]!r}') from None
+            raise DOTALabelError(
+                f'{where}: difficulty must be an integer, got {fields[9]!r}'
+            ) from None
     return DOTAObject(np.asarray(coords, dtype=np.float32), class_name, difficulty, line_no)
 
 
@@ -108,19 +117,26 @@ def check_quad(obj: DOTAObject, path: str) -> bool:
     """True for a usable quadrilateral; else warn (naming file and line) and return False."""
     where = f'{path}, line {obj.line_no}'
     if quad_is_self_intersecting(obj.quad):
-        warnings.warn(f'{where}: self-intersecting quadrilateral {obj.quad.tolist()} (corners '
-                      f'not in order around the object); object left out', DOTALabelWarning)
+        warnings.warn(
+            f'{where}: self-intersecting quadrilateral {obj.quad.tolist()} (corners '
+            f'not in order around the object); object left out',
+            DOTALabelWarning,
+        )
         return False
     area = quad_area(obj.quad)
     if area < MIN_QUAD_AREA:
-        warnings.warn(f'{where}: zero-area quadrilateral {obj.quad.tolist()} (area {area:.3g} '
-                      f'px^2); object left out', DOTALabelWarning)
+        warnings.warn(
+            f'{where}: zero-area quadrilateral {obj.quad.tolist()} (area {area:.3g} '
+            f'px^2); object left out',
+            DOTALabelWarning,
+        )
         return False
     return True
 
 
-def read_label_file(path: str, class_names: Optional[Sequence[str]] = None,
-                    drop_bad_quads: bool = True) -> List[DOTAObject]:
+def read_label_file(
+    path: str, class_names: Optional[Sequence[str]] = None, drop_bad_quads: bool = True
+) -> List[DOTAObject]:
     """All objects of one ``labelTxt`` file, in file order.
 
     Args:
@@ -134,9 +150,11 @@ def read_label_file(path: str, class_names: Optional[Sequence[str]] = None,
             try:
                 line = raw.decode('utf-8')
             except UnicodeDecodeError as error:
-                raise DOTALabelError(f'{path}, line {line_no}: not UTF-8 text ({error.reason} '
-                                     f'at byte {error.start}); is this a DOTA labelTxt '
-                                     'file?') from None
+                raise DOTALabelError(
+                    f'{path}, line {line_no}: not UTF-8 text ({error.reason} '
+                    f'at byte {error.start}); is this a DOTA labelTxt '
+                    'file?'
+                ) from None
             obj = parse_label_line(line, path, line_no, class_names)
             if obj is None or (drop_bad_quads and not check_quad(obj, path)):
                 continue

@@ -10,6 +10,7 @@ Layouts (``data_root`` joined with ``data_prefix`` and ``ann_file``):
 
 Each item: ``img_path`` and ``gt_label`` (int).
 """
+
 import os
 import os.path as osp
 from typing import List, Optional
@@ -32,12 +33,23 @@ class ImageNet(BaseDataset):
     layout), ``data_prefix`` (folder of the images, a str or ``dict(img_path=...)``),
     ``metainfo`` (``classes``), ``pipeline``, ``test_mode``."""
 
-    def __init__(self, data_root: str = '', ann_file: str = '', data_prefix='',
-                 metainfo: Optional[dict] = None, **kwargs) -> None:
+    def __init__(
+        self,
+        data_root: str = '',
+        ann_file: str = '',
+        data_prefix='',
+        metainfo: Optional[dict] = None,
+        **kwargs,
+    ) -> None:
         if isinstance(data_prefix, str):
             data_prefix = dict(img_path=data_prefix)
-        super().__init__(ann_file=ann_file, metainfo=metainfo, data_root=data_root,
-                         data_prefix=data_prefix, **kwargs)
+        super().__init__(
+            ann_file=ann_file,
+            metainfo=metainfo,
+            data_root=data_root,
+            data_prefix=data_prefix,
+            **kwargs,
+        )
 
     def _join_prefix(self) -> None:
         # data_root joins ann_file and data_prefix as in mmengine, but an empty ann_file stays
@@ -55,7 +67,8 @@ class ImageNet(BaseDataset):
         if not osp.isdir(self.image_folder):
             raise FileNotFoundError(
                 f"ImageNet image folder '{self.image_folder}' does not exist: check data_root "
-                'and data_prefix in the config')
+                'and data_prefix in the config'
+            )
         if self.ann_file:
             return self._load_list()
         return self._load_folders()
@@ -68,12 +81,14 @@ class ImageNet(BaseDataset):
         return tuple(classes)
 
     def _load_folders(self) -> List[dict]:
-        folders = sorted(d for d in os.listdir(self.image_folder)
-                         if osp.isdir(osp.join(self.image_folder, d)))
+        folders = sorted(
+            d for d in os.listdir(self.image_folder) if osp.isdir(osp.join(self.image_folder, d))
+        )
         if not folders:
             raise ClassificationAnnotationError(
                 f"no class folders in '{self.image_folder}': expected <class name>/<image> "
-                'folders, or give ann_file (a list of "<image> <class index>" lines)')
+                'folders, or give ann_file (a list of "<image> <class index>" lines)'
+            )
         classes = self._metainfo.get('classes')
         if classes is None:
             self._metainfo['classes'] = classes = tuple(folders)
@@ -81,7 +96,8 @@ class ImageNet(BaseDataset):
         if unknown:
             raise ClassificationAnnotationError(
                 f"class folders {unknown[:5]} in '{self.image_folder}' are not among the "
-                f"dataset's classes {tuple(classes)[:5]}...: fix metainfo['classes'] or the folders")
+                f"dataset's classes {tuple(classes)[:5]}...: fix metainfo['classes'] or the folders"
+            )
         data_list = []
         for folder in folders:
             label = list(classes).index(folder)
@@ -95,8 +111,10 @@ class ImageNet(BaseDataset):
 
     def _load_list(self) -> List[dict]:
         if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(f"annotation list '{self.ann_file}' does not exist: check "
-                                    'data_root and ann_file in the config')
+            raise FileNotFoundError(
+                f"annotation list '{self.ann_file}' does not exist: check "
+                'data_root and ann_file in the config'
+            )
         entries = []
         with open(self.ann_file, encoding='utf-8') as file:
             for number, line in enumerate(file, start=1):
@@ -106,7 +124,8 @@ class ImageNet(BaseDataset):
                 if len(parts) != 2 or not parts[1].lstrip('-').isdigit():
                     raise ClassificationAnnotationError(
                         f"{self.ann_file}, line {number}: expected '<image path> <class index>', "
-                        f'got {line.strip()!r}')
+                        f'got {line.strip()!r}'
+                    )
                 entries.append((number, parts[0], int(parts[1])))
         if not entries:
             raise ClassificationAnnotationError(f"annotation list '{self.ann_file}' is empty")
@@ -117,6 +136,7 @@ class ImageNet(BaseDataset):
             if not 0 <= label < len(classes):
                 raise ClassificationAnnotationError(
                     f'{self.ann_file}, line {number}: class index {label} outside the '
-                    f'{len(classes)} classes')
+                    f'{len(classes)} classes'
+                )
             data_list.append(dict(img_path=osp.join(self.image_folder, path), gt_label=label))
         return data_list

@@ -11,6 +11,7 @@ sample in training).
 the size the annotation file gives it (``height``/``width``), since the masks were drawn for
 that size, and raises ValueError naming the image otherwise.
 """
+
 from typing import Optional
 
 import mmcv
@@ -53,10 +54,10 @@ class LoadImageFromFile(MMCVLoadImageFromFile):
             raise FileNotFoundError(
                 f"Image file '{path}' does not exist. Check the dataset's data_root and "
                 'data_prefix.img in the config, or remove the image from the annotation '
-                'file.') from error
+                'file.'
+            ) from error
         try:
-            img = mmcv.imfrombytes(img_bytes, flag=self.color_type,
-                                   backend=self.imdecode_backend)
+            img = mmcv.imfrombytes(img_bytes, flag=self.color_type, backend=self.imdecode_backend)
         except Exception as error:  # decoders raise assorted types on garbage bytes
             img, cause = None, error
         else:
@@ -65,7 +66,8 @@ class LoadImageFromFile(MMCVLoadImageFromFile):
             raise ValueError(
                 f"Image file '{path}' ({len(img_bytes)} bytes) could not be decoded as an "
                 'image: it is empty, truncated or not an image. Replace the file, or remove it '
-                'from the annotation file.') from cause
+                'from the annotation file.'
+            ) from cause
         return img
 
 
@@ -82,5 +84,6 @@ class LoadAnnotations(MMDetLoadAnnotations):
                     f"Image file '{results.get('img_path')}' is {read[1]}x{read[0]} pixels "
                     f'(width x height) but its annotations are for {annotated[1]}x{annotated[0]}: '
                     'the masks do not match the image size. Fix width/height in the annotation '
-                    'file, or annotate the image at its own size.')
+                    'file, or annotate the image at its own size.'
+                )
         return super().transform(results)

@@ -8,8 +8,9 @@ N(level, magnitude_std) clipped to [0, total_level]) mapped linearly onto the op
 operations (geometry, colour, contrast, brightness, sharpness) flip the sign with
 probability 0.5.
 """
+
 from math import ceil
-from typing import Callable, Dict, List, Sequence, Union
+from typing import Dict, List, Sequence, Union
 
 import mmcv
 import numpy as np
@@ -23,14 +24,16 @@ def _solarize_add(img, magnitude, thr=128):
 
 
 def _shear(img, magnitude, direction, pad_val, interpolation):
-    return mmcv.imshear(img, magnitude, direction=direction, border_value=pad_val,
-                        interpolation=interpolation)
+    return mmcv.imshear(
+        img, magnitude, direction=direction, border_value=pad_val, interpolation=interpolation
+    )
 
 
 def _translate(img, magnitude, direction, pad_val, interpolation):
     offset = magnitude * (img.shape[1] if direction == 'horizontal' else img.shape[0])
-    return mmcv.imtranslate(img, offset, direction=direction, border_value=pad_val,
-                            interpolation=interpolation)
+    return mmcv.imtranslate(
+        img, offset, direction=direction, border_value=pad_val, interpolation=interpolation
+    )
 
 
 def _rotate(img, magnitude, direction, pad_val, interpolation):
@@ -84,27 +87,39 @@ def level_to_magnitude(level: float, magnitude_range: Sequence[float], total_lev
 @TRANSFORMS.register_module()
 class RandAugment(BaseTransform):
     """Image-only, for classification (samples with boxes or masks are refused: mmdet's
-    box-aware RandAugment is ``mmdet.RandAugment``). Args as mmpretrain's: ``policies`` ('timm_increasing' or a list of
+    box-aware RandAugment is ``mmdet.RandAugment``). Args as mmpretrain's: ``policies``
+    ('timm_increasing' or a list of
     ``dict(type=<name of OPERATIONS>, magnitude_range=(a, b), direction=..., prob=...)``),
     ``num_policies``, ``magnitude_level``, ``magnitude_std`` (a number or 'inf': uniform in
     [0, level]), ``total_level``, ``hparams`` (``pad_val`` of the geometric operations, BGR,
     and their ``interpolation``)."""
 
-    def __init__(self, policies: Union[str, List[dict]], num_policies: int,
-                 magnitude_level: float, magnitude_std: Union[float, str] = 0.,
-                 total_level: float = 10, hparams: dict = dict(pad_val=128)) -> None:
+    def __init__(
+        self,
+        policies: Union[str, List[dict]],
+        num_policies: int,
+        magnitude_level: float,
+        magnitude_std: Union[float, str] = 0.0,
+        total_level: float = 10,
+        hparams: dict = dict(pad_val=128),
+    ) -> None:
         if isinstance(policies, str):
             if policies not in POLICIES:
-                raise ValueError(f'unknown RandAugment policies {policies!r}: choose from '
-                                 f'{list(POLICIES)} or give a list of dicts')
+                raise ValueError(
+                    f'unknown RandAugment policies {policies!r}: choose from '
+                    f'{list(POLICIES)} or give a list of dicts'
+                )
             policies = POLICIES[policies]
         for policy in policies:
             if policy.get('type') not in OPERATIONS:
-                raise ValueError(f'unknown RandAugment operation {policy.get("type")!r}: choose '
-                                 f'from {list(OPERATIONS)}')
+                raise ValueError(
+                    f'unknown RandAugment operation {policy.get("type")!r}: choose '
+                    f'from {list(OPERATIONS)}'
+                )
         if num_policies < 1 or magnitude_level < 0 or total_level <= 0:
-            raise ValueError('RandAugment needs num_policies >= 1, magnitude_level >= 0 and '
-                             'total_level > 0')
+            raise ValueError(
+                'RandAugment needs num_policies >= 1, magnitude_level >= 0 and total_level > 0'
+            )
         if isinstance(magnitude_std, str) and magnitude_std != 'inf':
             raise ValueError(f"magnitude_std must be a number or 'inf', got {magnitude_std!r}")
         self.policies = [dict(policy) for policy in policies]
@@ -120,8 +135,11 @@ class RandAugment(BaseTransform):
         if self.magnitude_std == 'inf':
             return np.random.uniform(0, self.magnitude_level)
         if self.magnitude_std > 0:
-            return float(np.clip(np.random.normal(self.magnitude_level, self.magnitude_std),
-                                 0, self.total_level))
+            return float(
+                np.clip(
+                    np.random.normal(self.magnitude_level, self.magnitude_std), 0, self.total_level
+                )
+            )
         return self.magnitude_level
 
     def apply(self, img: np.ndarray, policy: dict) -> np.ndarray:
@@ -132,12 +150,14 @@ class RandAugment(BaseTransform):
         operation, signed = OPERATIONS[policy['type']]
         magnitude = None
         if 'magnitude_range' in policy:
-            magnitude = level_to_magnitude(self.sample_level(), policy['magnitude_range'],
-                                           self.total_level)
+            magnitude = level_to_magnitude(
+                self.sample_level(), policy['magnitude_range'], self.total_level
+            )
             if signed and np.random.rand() < 0.5:
                 magnitude = -magnitude
-        out = operation(img, magnitude, policy.get('direction', 'horizontal'), self.pad_val,
-                        self.interpolation)
+        out = operation(
+            img, magnitude, policy.get('direction', 'horizontal'), self.pad_val, self.interpolation
+        )
         return out.astype(img.dtype)
 
     def transform(self, results: dict) -> dict:
@@ -146,7 +166,8 @@ class RandAugment(BaseTransform):
             raise ValueError(
                 f'RandAugment in scope rtmdet_plus is the classification one (image only); '
                 f'this sample has {moved}, which it would not move: for boxes and masks write '
-                f"type='mmdet.RandAugment'")
+                f"type='mmdet.RandAugment'"
+            )
         chosen = np.random.choice(len(self.policies), size=self.num_policies)
         img = results['img']
         for index in chosen:

@@ -1,4 +1,5 @@
 """Repeated-augmentation sampler (Hoffer et al. 2020; mmpretrain's ``RepeatAugSampler``)."""
+
 import math
 from typing import Iterator, Optional
 
@@ -16,8 +17,9 @@ class RepeatAugSampler(Sampler):
     ``ceil(len(dataset) / world_size)``, so an epoch still has the dataset's length while each
     image appears, augmented differently, on up to ``num_repeats`` ranks."""
 
-    def __init__(self, dataset, shuffle: bool = True, num_repeats: int = 3,
-                 seed: Optional[int] = None) -> None:
+    def __init__(
+        self, dataset, shuffle: bool = True, num_repeats: int = 3, seed: Optional[int] = None
+    ) -> None:
         if num_repeats < 1:
             raise ValueError(f'num_repeats must be >= 1, got {num_repeats}')
         self.rank, self.world_size = get_dist_info()
@@ -38,8 +40,8 @@ class RepeatAugSampler(Sampler):
         else:
             order = list(range(len(self.dataset)))
         repeated = [index for index in order for _ in range(self.num_repeats)]
-        repeated += repeated[:self.total_size - len(repeated)]
-        return repeated[self.rank:self.total_size:self.world_size][:self.num_selected_samples]
+        repeated += repeated[: self.total_size - len(repeated)]
+        return repeated[self.rank : self.total_size : self.world_size][: self.num_selected_samples]
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.indices())

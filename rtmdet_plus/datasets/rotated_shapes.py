@@ -15,6 +15,7 @@ Layout under ``root``: ``{train,val}/images/<split>_<index>.png``, ``{train,val}
 Read it with ``DOTADataset(data_root=root, ann_file='train/labelTxt/',
 data_prefix=dict(img_path='train/images/'), metainfo=dict(classes=ROTATED_SHAPE_CLASSES))``.
 """
+
 import json
 import math
 import os
@@ -38,6 +39,7 @@ _SCALE = 1 << _SHIFT
 class RotatedShapesConfig:
     """What to generate; ``long_side_range`` is the long side as a fraction of the image side,
     ``classes`` a subset of :data:`ROTATED_SHAPE_CLASSES` (drawn with equal chances)."""
+
     img_size: int = 256
     num_train: int = 200
     num_val: int = 50
@@ -51,14 +53,17 @@ class RotatedShapesConfig:
         object.__setattr__(self, 'classes', tuple(self.classes))
         unknown = [name for name in self.classes if name not in ROTATED_SHAPE_CLASSES]
         if unknown or not self.classes:
-            raise ValueError(f'classes={self.classes!r}: choose one or more of '
-                             f'{ROTATED_SHAPE_CLASSES}')
+            raise ValueError(
+                f'classes={self.classes!r}: choose one or more of {ROTATED_SHAPE_CLASSES}'
+            )
         low, high = self.objects_per_image
         if not 0 <= low <= high:
             raise ValueError(f'objects_per_image={self.objects_per_image!r}: need 0 <= min <= max')
         if not 0 < self.long_side_range[0] <= self.long_side_range[1] <= 0.7:
-            raise ValueError(f'long_side_range={self.long_side_range!r}: need 0 < min <= max '
-                             '<= 0.7 (fraction of the image side)')
+            raise ValueError(
+                f'long_side_range={self.long_side_range!r}: need 0 < min <= max '
+                '<= 0.7 (fraction of the image side)'
+            )
         if not 1 <= self.aspect_range[0] <= self.aspect_range[1]:
             raise ValueError(f'aspect_range={self.aspect_range!r}: need 1 <= min <= max')
         if self.img_size < 32:
@@ -71,6 +76,7 @@ class RotatedShapesConfig:
 @dataclass
 class RotatedShape:
     """One object: centre (px), sides w >= h (px), angle (radians, clockwise on screen)."""
+
     class_name: str
     cx: float
     cy: float
@@ -91,8 +97,9 @@ class RotatedShape:
     def corners(self) -> np.ndarray:
         """(4, 2) box corners, clockwise on screen (DOTA's order)."""
         half_w, half_h = self.w / 2, self.h / 2
-        return self.to_image(np.array([[-half_w, -half_h], [half_w, -half_h], [half_w, half_h],
-                                       [-half_w, half_h]]))
+        return self.to_image(
+            np.array([[-half_w, -half_h], [half_w, -half_h], [half_w, half_h], [-half_w, half_h]])
+        )
 
 
 def _arrow_outline(w: float, h: float) -> np.ndarray:
@@ -100,8 +107,17 @@ def _arrow_outline(w: float, h: float) -> np.ndarray:
     head = min(0.4 * w, 1.2 * h)
     shaft = 0.2 * h
     x_tail, x_neck, x_tip = -w / 2, w / 2 - head, w / 2
-    return np.array([[x_tail, -shaft], [x_neck, -shaft], [x_neck, -h / 2], [x_tip, 0],
-                     [x_neck, h / 2], [x_neck, shaft], [x_tail, shaft]])
+    return np.array(
+        [
+            [x_tail, -shaft],
+            [x_neck, -shaft],
+            [x_neck, -h / 2],
+            [x_tip, 0],
+            [x_neck, h / 2],
+            [x_neck, shaft],
+            [x_tail, shaft],
+        ]
+    )
 
 
 def _fixed_point(points: np.ndarray) -> np.ndarray:
@@ -114,16 +130,18 @@ def draw_shape(img: np.ndarray, shape: RotatedShape, color: Tuple[int, int, int]
     if shape.class_name == 'ellipse':
         center = tuple(int(v) for v in _fixed_point(np.array([shape.cx, shape.cy])))
         axes = (int(round(shape.w / 2 * _SCALE)), int(round(shape.h / 2 * _SCALE)))
-        cv2.ellipse(img, center, axes, math.degrees(shape.angle), 0, 360, color, -1,
-                    cv2.LINE_AA, _SHIFT)
+        cv2.ellipse(
+            img, center, axes, math.degrees(shape.angle), 0, 360, color, -1, cv2.LINE_AA, _SHIFT
+        )
         return
     if shape.class_name == 'rectangle':
         outline = shape.corners()
     elif shape.class_name == 'arrow':
         outline = shape.to_image(_arrow_outline(shape.w, shape.h))
     else:
-        raise ValueError(f'unknown rotated shape class {shape.class_name!r}; choose from '
-                         f'{ROTATED_SHAPE_CLASSES}')
+        raise ValueError(
+            f'unknown rotated shape class {shape.class_name!r}; choose from {ROTATED_SHAPE_CLASSES}'
+        )
     cv2.fillPoly(img, [_fixed_point(outline)], color, cv2.LINE_AA, _SHIFT)
 
 
@@ -150,13 +168,21 @@ def _place_shapes(rng: np.random.Generator, config: RotatedShapesConfig) -> List
             short_side = long_side / rng.uniform(*config.aspect_range)
             shape = RotatedShape(
                 class_name=config.classes[int(rng.integers(len(config.classes)))],
-                cx=0.0, cy=0.0, w=long_side, h=short_side, angle=rng.uniform(-math.pi, math.pi))
+                cx=0.0,
+                cy=0.0,
+                w=long_side,
+                h=short_side,
+                angle=rng.uniform(-math.pi, math.pi),
+            )
             radius = shape.half_diagonal
             if 2 * radius + 2 >= size:
                 continue
             shape.cx, shape.cy = rng.uniform(radius + 1, size - radius - 1, size=2)
-            if all(math.hypot(shape.cx - other.cx, shape.cy - other.cy)
-                   >= 0.8 * (radius + other.half_diagonal) for other in shapes):
+            if all(
+                math.hypot(shape.cx - other.cx, shape.cy - other.cy)
+                >= 0.8 * (radius + other.half_diagonal)
+                for other in shapes
+            ):
                 shapes.append(shape)
                 break
     return shapes
@@ -172,8 +198,9 @@ def _color(rng: np.random.Generator, background: np.ndarray) -> Tuple[int, int, 
     return tuple(int(c) for c in color)
 
 
-def render_rotated_image(config: RotatedShapesConfig, split: str,
-                         index: int) -> Tuple[np.ndarray, List[RotatedShape]]:
+def render_rotated_image(
+    config: RotatedShapesConfig, split: str, index: int
+) -> Tuple[np.ndarray, List[RotatedShape]]:
     """Image (H, W, 3) BGR uint8 and its objects, drawn from (seed, split, index)."""
     rng = np.random.default_rng((config.seed, _SPLIT_CODES[split], index))
     img = _background(rng, config.img_size)
@@ -187,8 +214,7 @@ def _generator_params(config: RotatedShapesConfig) -> Dict:
     return dict(name='rotated_shapes', version=1, **asdict(config))
 
 
-def generate_rotated_shapes_dataset(root: str,
-                                    config: Optional[RotatedShapesConfig] = None) -> str:
+def generate_rotated_shapes_dataset(root: str, config: Optional[RotatedShapesConfig] = None) -> str:
     """Write both splits and ``generator.json`` under ``root``; returns ``root``."""
     config = config or RotatedShapesConfig()
     for split in ROTATED_SPLITS:
@@ -200,17 +226,19 @@ def generate_rotated_shapes_dataset(root: str,
             name = f'{split}_{index:05d}'
             if not cv2.imwrite(osp.join(img_dir, f'{name}.png'), img):
                 raise OSError(f'could not write {osp.join(img_dir, name + ".png")}')
-            write_label_file(osp.join(label_dir, f'{name}.txt'), [
-                DOTAObject(shape.corners().reshape(-1), shape.class_name, 0, line_no)
-                for line_no, shape in enumerate(shapes, start=1)
-            ])
+            write_label_file(
+                osp.join(label_dir, f'{name}.txt'),
+                [
+                    DOTAObject(shape.corners().reshape(-1), shape.class_name, 0, line_no)
+                    for line_no, shape in enumerate(shapes, start=1)
+                ],
+            )
     with open(osp.join(root, 'generator.json'), 'w') as file:
         json.dump(_generator_params(config), file, indent=2, sort_keys=True)
     return root
 
 
-def ensure_rotated_shapes_dataset(root: str,
-                                  config: Optional[RotatedShapesConfig] = None) -> bool:
+def ensure_rotated_shapes_dataset(root: str, config: Optional[RotatedShapesConfig] = None) -> bool:
     """Generate under ``root`` unless a dataset with the same parameters is there; True when
     it generated."""
     config = config or RotatedShapesConfig()

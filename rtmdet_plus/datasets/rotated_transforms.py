@@ -9,6 +9,7 @@ mmrotate's fixed-angle ``Rotate`` is registered here as ``FixedAngleRotate``: th
 belongs to mmdet's level-based transform, which ``RandAugment``/``AutoAugment`` policies build,
 and a same-named type in our scope would replace it there.
 """
+
 from typing import List, Optional, Sequence, Tuple, Union
 
 import cv2
@@ -41,8 +42,10 @@ class ConvertBoxType(BaseTransform):
                 continue
             boxes = results[key]
             if not isinstance(boxes, BaseBoxes):
-                raise TypeError(f'ConvertBoxType: results[{key!r}] is {type(boxes).__name__}, '
-                                'not a box type; load it with LoadAnnotations(box_type=...)')
+                raise TypeError(
+                    f'ConvertBoxType: results[{key!r}] is {type(boxes).__name__}, '
+                    'not a box type; load it with LoadAnnotations(box_type=...)'
+                )
             results[key] = boxes.convert_to(dst_type)
         return results
 
@@ -52,7 +55,7 @@ class ConvertBoxType(BaseTransform):
 
 def _border_value(value: Union[int, float, Sequence[float]]) -> Tuple[float, float, float]:
     if isinstance(value, (int, float)):
-        return (float(value), ) * 3
+        return (float(value),) * 3
     if len(value) != 3:
         raise ValueError(f'img_border_value must be a number or 3 numbers, got {value!r}')
     return tuple(float(v) for v in value)
@@ -72,9 +75,14 @@ class FixedAngleRotate(BaseTransform):
         interpolation: ``mmcv.imrotate`` interpolation.
     """
 
-    def __init__(self, rotate_angle: float, img_border_value: Union[int, float, tuple] = 0,
-                 mask_border_value: int = 0, seg_ignore_label: int = 255,
-                 interpolation: str = 'bilinear') -> None:
+    def __init__(
+        self,
+        rotate_angle: float,
+        img_border_value: Union[int, float, tuple] = 0,
+        mask_border_value: int = 0,
+        seg_ignore_label: int = 255,
+        interpolation: str = 'bilinear',
+    ) -> None:
         self.rotate_angle = rotate_angle
         self.img_border_value = _border_value(img_border_value)
         self.mask_border_value = mask_border_value
@@ -99,17 +107,26 @@ class FixedAngleRotate(BaseTransform):
         homography = self._homography(img_shape)
         previous = results.get('homography_matrix')
         results['homography_matrix'] = homography if previous is None else homography @ previous
-        results['img'] = mmcv.imrotate(results['img'], self.rotate_angle,
-                                       border_value=self.img_border_value,
-                                       interpolation=self.interpolation)
+        results['img'] = mmcv.imrotate(
+            results['img'],
+            self.rotate_angle,
+            border_value=self.img_border_value,
+            interpolation=self.interpolation,
+        )
         if results.get('gt_masks') is not None:
             results['gt_masks'] = results['gt_masks'].rotate(
-                img_shape, self.rotate_angle, border_value=self.mask_border_value,
-                interpolation=self.interpolation)
+                img_shape,
+                self.rotate_angle,
+                border_value=self.mask_border_value,
+                interpolation=self.interpolation,
+            )
         if results.get('gt_seg_map') is not None:
-            results['gt_seg_map'] = mmcv.imrotate(results['gt_seg_map'], self.rotate_angle,
-                                                  border_value=self.seg_ignore_label,
-                                                  interpolation='nearest')
+            results['gt_seg_map'] = mmcv.imrotate(
+                results['gt_seg_map'],
+                self.rotate_angle,
+                border_value=self.seg_ignore_label,
+                interpolation='nearest',
+            )
         boxes = results.get('gt_bboxes')
         if boxes is not None and len(boxes) > 0:
             # continuous coordinates: pixel i spans [i, i + 1), so the centre is (w / 2, h / 2)
@@ -118,10 +135,12 @@ class FixedAngleRotate(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(rotate_angle={self.rotate_angle}, '
-                f'img_border_value={self.img_border_value}, '
-                f'mask_border_value={self.mask_border_value}, '
-                f'seg_ignore_label={self.seg_ignore_label}, interpolation={self.interpolation})')
+        return (
+            f'{self.__class__.__name__}(rotate_angle={self.rotate_angle}, '
+            f'img_border_value={self.img_border_value}, '
+            f'mask_border_value={self.mask_border_value}, '
+            f'seg_ignore_label={self.seg_ignore_label}, interpolation={self.interpolation})'
+        )
 
 
 def _build_rotate(rotate_type: str, rotate_kwargs: dict) -> FixedAngleRotate:
@@ -155,9 +174,14 @@ class RandomRotate(BaseTransform):
         **rotate_kwargs: its other arguments (border values, interpolation).
     """
 
-    def __init__(self, prob: float = 0.5, angle_range: float = 180,
-                 rect_obj_labels: Optional[List[int]] = None,
-                 rotate_type: str = 'FixedAngleRotate', **rotate_kwargs) -> None:
+    def __init__(
+        self,
+        prob: float = 0.5,
+        angle_range: float = 180,
+        rect_obj_labels: Optional[List[int]] = None,
+        rotate_type: str = 'FixedAngleRotate',
+        **rotate_kwargs,
+    ) -> None:
         if not 0 < angle_range <= 180:
             raise ValueError(f'angle_range must be in (0, 180] degrees, got {angle_range}')
         if not 0 <= prob <= 1:
@@ -189,8 +213,10 @@ class RandomRotate(BaseTransform):
         return self.rotate(results)
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(prob={self.prob}, angle_range={self.angle_range}, '
-                f'rect_obj_labels={self.rect_obj_labels}, rotate={self.rotate!r})')
+        return (
+            f'{self.__class__.__name__}(prob={self.prob}, angle_range={self.angle_range}, '
+            f'rect_obj_labels={self.rect_obj_labels}, rotate={self.rotate!r})'
+        )
 
 
 @TRANSFORMS.register_module()
@@ -204,16 +230,22 @@ class RandomChoiceRotate(BaseTransform):
         rotate_type, **rotate_kwargs: as in :class:`RandomRotate`.
     """
 
-    def __init__(self, angles: List[int], prob: Union[float, List[float]] = 0.5,
-                 rect_obj_labels: Optional[List[int]] = None,
-                 rotate_type: str = 'FixedAngleRotate', **rotate_kwargs) -> None:
+    def __init__(
+        self,
+        angles: List[int],
+        prob: Union[float, List[float]] = 0.5,
+        rect_obj_labels: Optional[List[int]] = None,
+        rotate_type: str = 'FixedAngleRotate',
+        **rotate_kwargs,
+    ) -> None:
         if not angles or 0 in angles:
             raise ValueError(f'angles must be a non-empty list without 0, got {angles}')
-        probs = ([prob / len(angles)] * len(angles) if isinstance(prob, (int, float))
-                 else list(prob))
+        probs = [prob / len(angles)] * len(angles) if isinstance(prob, (int, float)) else list(prob)
         if len(probs) != len(angles) or min(probs) < 0 or sum(probs) > 1 + 1e-9:
-            raise ValueError(f'prob must be a number in [0, 1] or one probability per angle '
-                             f'summing to at most 1, got {prob} for angles {angles}')
+            raise ValueError(
+                f'prob must be a number in [0, 1] or one probability per angle '
+                f'summing to at most 1, got {prob} for angles {angles}'
+            )
         self.angles = list(angles)
         self.prob = prob
         self.choice_probs = probs + [max(0.0, 1 - sum(probs))]
@@ -238,5 +270,7 @@ class RandomChoiceRotate(BaseTransform):
         return self.rotate(results)
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(angles={self.angles}, prob={self.prob}, '
-                f'rect_obj_labels={self.rect_obj_labels}, rotate={self.rotate!r})')
+        return (
+            f'{self.__class__.__name__}(angles={self.angles}, prob={self.prob}, '
+            f'rect_obj_labels={self.rect_obj_labels}, rotate={self.rotate!r})'
+        )

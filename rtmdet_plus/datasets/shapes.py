@@ -15,6 +15,7 @@ polygon cannot express. Shapes lie entirely inside the image.
 Everything is drawn from ``numpy.random.default_rng((seed, split, index))``: the same seed
 gives the same images and byte-identical annotation files, whatever order images are made in.
 """
+
 import json
 import os
 import os.path as osp
@@ -37,6 +38,7 @@ _SUBPIXEL_BITS = 4  # cv2.fillPoly fixed-point precision: vertices are placed to
 class ShapesConfig:
     """What to generate. Sizes are in pixels; ``size_range`` is the shape's outer radius as a
     fraction of the image side."""
+
     img_size: int = 192
     num_train: int = 400
     num_val: int = 100
@@ -53,15 +55,20 @@ class ShapesConfig:
             raise ValueError(f'ShapesConfig.palette={self.palette!r}: choose from {PALETTES}')
         unknown = [name for name in self.classes if name not in _SHAPE_MAKERS]
         if unknown or not self.classes:
-            raise ValueError(f'ShapesConfig.classes={self.classes!r}: unknown shape(s) '
-                             f'{unknown}; choose from {sorted(_SHAPE_MAKERS)}')
+            raise ValueError(
+                f'ShapesConfig.classes={self.classes!r}: unknown shape(s) '
+                f'{unknown}; choose from {sorted(_SHAPE_MAKERS)}'
+            )
         low, high = self.objects_per_image
         if not 0 <= low <= high:
-            raise ValueError(f'ShapesConfig.objects_per_image={self.objects_per_image!r}: '
-                             'need 0 <= min <= max')
+            raise ValueError(
+                f'ShapesConfig.objects_per_image={self.objects_per_image!r}: need 0 <= min <= max'
+            )
         if not 0 < self.size_range[0] <= self.size_range[1] <= 0.5:
-            raise ValueError(f'ShapesConfig.size_range={self.size_range!r}: need '
-                             '0 < min <= max <= 0.5 (radius as a fraction of the image side)')
+            raise ValueError(
+                f'ShapesConfig.size_range={self.size_range!r}: need '
+                '0 < min <= max <= 0.5 (radius as a fraction of the image side)'
+            )
 
     def num_images(self, split: str) -> int:
         return {'train': self.num_train, 'val': self.num_val}[split]
@@ -75,6 +82,7 @@ class RenderedImage:
     object of ``labels`` (1-based), i.e. exactly the pixels each object shows.
     ``labels``: class index (0-based into ``ShapesConfig.classes``) of each object.
     """
+
     image: np.ndarray
     owner: np.ndarray
     labels: List[int] = field(default_factory=list)
@@ -100,8 +108,9 @@ def _ellipse(rng: np.random.Generator, radius: float) -> np.ndarray:
 
 def _rectangle(rng: np.random.Generator, radius: float) -> np.ndarray:
     half_diag_angle = rng.uniform(np.pi / 8, np.pi / 4)  # aspect ratio between 1:1 and ~1:2.4
-    corners = np.array([half_diag_angle, np.pi - half_diag_angle, np.pi + half_diag_angle,
-                        -half_diag_angle])
+    corners = np.array(
+        [half_diag_angle, np.pi - half_diag_angle, np.pi + half_diag_angle, -half_diag_angle]
+    )
     points = np.stack([np.cos(corners), np.sin(corners)], axis=1) * radius
     return _rotate(points, rng.uniform(0, np.pi))
 
@@ -127,8 +136,9 @@ def _random_color(rng: np.random.Generator) -> np.ndarray:
     return rng.integers(0, 256, size=3).astype(np.float32)
 
 
-def _distinct_color(rng: np.random.Generator, avoid: Sequence[np.ndarray],
-                    min_distance: float = 90.0) -> np.ndarray:
+def _distinct_color(
+    rng: np.random.Generator, avoid: Sequence[np.ndarray], min_distance: float = 90.0
+) -> np.ndarray:
     """A colour at least ``min_distance`` (Euclidean, 0-255 BGR) from each of ``avoid``."""
     for _ in range(100):
         color = _random_color(rng)
@@ -137,8 +147,9 @@ def _distinct_color(rng: np.random.Generator, avoid: Sequence[np.ndarray],
     return 255.0 - np.mean(avoid, axis=0)
 
 
-def _background(rng: np.random.Generator, size: int,
-                palette: str = 'colour') -> Tuple[np.ndarray, List[np.ndarray]]:
+def _background(
+    rng: np.random.Generator, size: int, palette: str = 'colour'
+) -> Tuple[np.ndarray, List[np.ndarray]]:
     """(size, size, 3) float32 texture and the colours it is made of."""
     if palette == 'grey':
         color_a, color_b = (np.full(3, rng.uniform(0, 100), np.float32) for _ in range(2))
@@ -147,8 +158,11 @@ def _background(rng: np.random.Generator, size: int,
     kind = rng.integers(3)
     if kind == 0:  # smooth blotches: low-resolution noise blown up
         cells = int(rng.integers(3, 12))
-        blend = cv2.resize(rng.random((cells, cells), dtype=np.float32), (size, size),
-                           interpolation=cv2.INTER_CUBIC)
+        blend = cv2.resize(
+            rng.random((cells, cells), dtype=np.float32),
+            (size, size),
+            interpolation=cv2.INTER_CUBIC,
+        )
     else:
         ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) / size
         angle = rng.uniform(0, np.pi)
@@ -174,8 +188,7 @@ def _fill_mask(points: np.ndarray, size: int) -> np.ndarray:
 
 def _has_hole(mask: np.ndarray) -> bool:
     """Whether a bool mask encloses background (a COCO polygon cannot express that)."""
-    _, hierarchy = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP,
-                                    cv2.CHAIN_APPROX_SIMPLE)
+    _, hierarchy = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     return hierarchy is not None and bool(np.any(hierarchy[0, :, 3] >= 0))
 
 
@@ -200,9 +213,11 @@ def render_image(config: ShapesConfig, split: str, index: int) -> RenderedImage:
                 continue
             mask = _fill_mask(outline + rng.uniform(1 - low, size - 1 - high), size)
             hidden = np.bincount(owner[mask], minlength=len(labels) + 1)[1:]
-            if (mask.any() and np.all(visible - hidden >= config.min_visible * full_areas)
-                    and not any(_has_hole((owner == k + 1) & ~mask)
-                                for k in np.flatnonzero(hidden))):
+            if (
+                mask.any()
+                and np.all(visible - hidden >= config.min_visible * full_areas)
+                and not any(_has_hole((owner == k + 1) & ~mask) for k in np.flatnonzero(hidden))
+            ):
                 break
         else:
             continue  # no placement keeps the others visible enough: one object fewer
@@ -212,8 +227,11 @@ def render_image(config: ShapesConfig, split: str, index: int) -> RenderedImage:
         full_areas = np.append(full_areas, area)
         visible = np.append(visible - hidden, area)
         shade = rng.normal(0, 6, size=(area, 1)).astype(np.float32)
-        color = (np.full(3, rng.uniform(155, 255), np.float32) if config.palette == 'grey'
-                 else _distinct_color(rng, background_colors))
+        color = (
+            np.full(3, rng.uniform(155, 255), np.float32)
+            if config.palette == 'grey'
+            else _distinct_color(rng, background_colors)
+        )
         canvas[mask] = color + shade
 
     canvas += rng.normal(0, rng.uniform(3, 12), size=canvas.shape).astype(np.float32)
@@ -230,8 +248,7 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = 0.24) -> List[List[flo
     other one 0.75 px outside, and a one-pixel-wide spike keeps its width. The outline is then
     simplified within ``tolerance`` px (< 0.25, so no pixel centre changes side).
     """
-    doubled = cv2.resize(mask.astype(np.uint8), None, fx=2, fy=2,
-                         interpolation=cv2.INTER_NEAREST)
+    doubled = cv2.resize(mask.astype(np.uint8), None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
     contours, _ = cv2.findContours(doubled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     polygons = []
     for contour in contours:
@@ -261,7 +278,9 @@ def annotate(rendered: RenderedImage, image_id: int, first_ann_id: int) -> List[
                 bbox=[x0, y0, int(xs.max()) - x0 + 1, int(ys.max()) - y0 + 1],
                 area=int(len(xs)),
                 segmentation=polygons,
-                iscrowd=0))
+                iscrowd=0,
+            )
+        )
     return annotations
 
 
@@ -278,19 +297,29 @@ def generate_split(config: ShapesConfig, root: str, split: str) -> Dict:
     for index in range(config.num_images(split)):
         rendered = render_image(config, split, index)
         file_name = f'{index:06d}.jpg'
-        cv2.imwrite(osp.join(image_dir, file_name), rendered.image,
-                    [cv2.IMWRITE_JPEG_QUALITY, config.jpeg_quality])
+        cv2.imwrite(
+            osp.join(image_dir, file_name),
+            rendered.image,
+            [cv2.IMWRITE_JPEG_QUALITY, config.jpeg_quality],
+        )
         image_id = index + 1
-        images.append(dict(id=image_id, file_name=file_name, width=config.img_size,
-                           height=config.img_size))
+        images.append(
+            dict(id=image_id, file_name=file_name, width=config.img_size, height=config.img_size)
+        )
         annotations += annotate(rendered, image_id, first_ann_id=len(annotations) + 1)
     coco = dict(
-        info=dict(description='rtmdet_plus synthetic shapes', split=split,
-                  generator=generator_params(config)),
+        info=dict(
+            description='rtmdet_plus synthetic shapes',
+            split=split,
+            generator=generator_params(config),
+        ),
         images=images,
         annotations=annotations,
-        categories=[dict(id=i + 1, name=name, supercategory='shape')
-                    for i, name in enumerate(config.classes)])
+        categories=[
+            dict(id=i + 1, name=name, supercategory='shape')
+            for i, name in enumerate(config.classes)
+        ],
+    )
     with open(annotation_path(root, split), 'w') as file:
         json.dump(coco, file, separators=(',', ':'))
     return coco
@@ -340,5 +369,6 @@ def use_data_root(cfg, data_root: str) -> None:
             cfg[loader].dataset.data_root = data_root
     for evaluator in ('val_evaluator', 'test_evaluator'):
         if cfg.get(evaluator) is not None and cfg[evaluator].get('ann_file'):
-            cfg[evaluator].ann_file = osp.join(data_root, 'annotations',
-                                               osp.basename(cfg[evaluator].ann_file))
+            cfg[evaluator].ann_file = osp.join(
+                data_root, 'annotations', osp.basename(cfg[evaluator].ann_file)
+            )

@@ -19,6 +19,7 @@ for), which give:
 
 and warns when numpy 2 is installed beside the SDK binding, which then mislabels every box.
 """
+
 import warnings
 
 import rtmdet_plus  # noqa: F401  (registers the models)
@@ -44,6 +45,14 @@ from .rotated_detection import RotatedDetection  # noqa: E402
 
 apply_patches()
 
-__all__ = ['BackendDetector', 'RotatedDetection', 'SDKDetector', 'apply_patches',
-           'export_and_run_sdk', 'export_model', 'instances_from_outputs', 'sdk_instances',
-           'sdk_predict']
+__all__ = [
+    'BackendDetector',
+    'RotatedDetection',
+    'SDKDetector',
+    'apply_patches',
+    'export_and_run_sdk',
+    'export_model',
+    'instances_from_outputs',
+    'sdk_instances',
+    'sdk_predict',
+]

@@ -6,6 +6,7 @@ on an image as the PyTorch model would (its test pipeline, results on the origin
 ``SDKDetector`` runs the MMDeploy SDK on a dumped folder (``sdk_predict``: on one image).
 ``export_and_run_sdk`` chains them and draws the SDK's detections (the demo's last step).
 """
+
 import copy
 import os.path as osp
 from typing import List, Optional, Sequence, Union
@@ -76,11 +77,18 @@ def backend_files(deploy_cfg: Config, work_dir: str) -> List[str]:
     return [onnx_file]
 
 
-def export_model(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config],
-                 checkpoint: Optional[str], img: Union[str, np.ndarray], work_dir: str,
-                 device: str = 'cpu', dump_info: bool = True,
-                 build_backend: bool = True, calib_dataloader: Optional[str] = None,
-                 calib_images: Optional[int] = None) -> List[str]:
+def export_model(
+    deploy_cfg: Union[str, Config],
+    model_cfg: Union[str, Config],
+    checkpoint: Optional[str],
+    img: Union[str, np.ndarray],
+    work_dir: str,
+    device: str = 'cpu',
+    dump_info: bool = True,
+    build_backend: bool = True,
+    calib_dataloader: Optional[str] = None,
+    calib_images: Optional[int] = None,
+) -> List[str]:
     """Export ``model_cfg`` + ``checkpoint`` with ``deploy_cfg``.
 
     Writes ``end2end.onnx`` into ``work_dir`` (traced on ``img``), with ``dump_info`` the SDK's
@@ -107,8 +115,10 @@ def export_model(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config],
     save_file = get_ir_config(deploy_cfg)['save_file']
     if get_backend(deploy_cfg) == Backend.TENSORRT and device == 'cpu':
         if build_backend:
-            raise RuntimeError('a TensorRT engine needs a CUDA device: give device="cuda:0", or '
-                               'build_backend=False for the ONNX file alone')
+            raise RuntimeError(
+                'a TensorRT engine needs a CUDA device: give device="cuda:0", or '
+                'build_backend=False for the ONNX file alone'
+            )
         export_onnx_on_cpu(deploy_cfg, model_cfg, checkpoint, img, osp.join(work_dir, save_file))
     else:
         torch2onnx(img, work_dir, save_file, deploy_arg, model_arg, checkpoint, device=device)
@@ -125,8 +135,9 @@ def export_model(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config],
     return files
 
 
-def export_onnx_on_cpu(deploy_cfg: Config, model_cfg: Config, checkpoint: Optional[str],
-                       img, onnx_file: str) -> str:
+def export_onnx_on_cpu(
+    deploy_cfg: Config, model_cfg: Config, checkpoint: Optional[str], img, onnx_file: str
+) -> str:
     """The ONNX file of a GPU-backend deploy config (TensorRT: static shape, TensorRT's NMS
     plugins) exported on the CPU. MMDeploy's ``torch2onnx`` refuses the CPU for TensorRT configs
     although the graph does not depend on the device: this builds the model and inputs with an
@@ -135,18 +146,25 @@ def export_onnx_on_cpu(deploy_cfg: Config, model_cfg: Config, checkpoint: Option
     build_cfg.backend_config = dict(type='onnxruntime')
     task_processor = build_task_processor(model_cfg, build_cfg, 'cpu')
     model = task_processor.build_pytorch_model(checkpoint)
-    data, inputs = task_processor.create_input(img, get_input_shape(deploy_cfg),
-                                               model.data_preprocessor)
+    data, inputs = task_processor.create_input(
+        img, get_input_shape(deploy_cfg), model.data_preprocessor
+    )
     onnx_cfg = get_onnx_config(deploy_cfg)
     names = onnx_cfg['input_names'] + onnx_cfg['output_names']
-    onnx_export(model, inputs, osp.splitext(onnx_file)[0], backend=get_backend(deploy_cfg).value,
-                input_metas=dict(data_samples=data['data_samples'], mode='predict'),
-                context_info=dict(deploy_cfg=deploy_cfg), input_names=onnx_cfg['input_names'],
-                output_names=onnx_cfg['output_names'],
-                opset_version=onnx_cfg.get('opset_version', 11),
-                dynamic_axes=get_dynamic_axes(deploy_cfg, names),
-                keep_initializers_as_inputs=onnx_cfg.get('keep_initializers_as_inputs', False),
-                optimize=onnx_cfg.get('optimize', False))
+    onnx_export(
+        model,
+        inputs,
+        osp.splitext(onnx_file)[0],
+        backend=get_backend(deploy_cfg).value,
+        input_metas=dict(data_samples=data['data_samples'], mode='predict'),
+        context_info=dict(deploy_cfg=deploy_cfg),
+        input_names=onnx_cfg['input_names'],
+        output_names=onnx_cfg['output_names'],
+        opset_version=onnx_cfg.get('opset_version', 11),
+        dynamic_axes=get_dynamic_axes(deploy_cfg, names),
+        keep_initializers_as_inputs=onnx_cfg.get('keep_initializers_as_inputs', False),
+        optimize=onnx_cfg.get('optimize', False),
+    )
     return onnx_file
 
 
@@ -186,8 +204,7 @@ class BackendDetector:
         """Image -> (data with ``data_samples``, (1, 3, H, W) input tensor)."""
         if isinstance(img, str):
             check_file(img, 'image')
-        return self.task_processor.create_input(img, self.input_shape,
-                                                self.model.data_preprocessor)
+        return self.task_processor.create_input(img, self.input_shape, self.model.data_preprocessor)
 
     def run_tensor(self, inputs: torch.Tensor) -> List[torch.Tensor]:
         """Raw backend outputs for a (N, 3, H, W) input tensor (checked against the shape the
@@ -200,9 +217,13 @@ class BackendDetector:
         data, inputs = self.preprocess(img)
         outputs = self.run_tensor(inputs)
         masks = outputs[2][0] if len(outputs) > 2 else None
-        return instances_from_outputs(outputs[0][0], outputs[1][0],
-                                      data['data_samples'][0].metainfo, masks,
-                                      **self.postprocess_options)
+        return instances_from_outputs(
+            outputs[0][0],
+            outputs[1][0],
+            data['data_samples'][0].metainfo,
+            masks,
+            **self.postprocess_options,
+        )
 
 
 class SDKDetector:
@@ -217,29 +238,35 @@ class SDKDetector:
         check_sdk_folder(work_dir)
         check_sdk_numpy()
         import mmdeploy_runtime  # optional package (mmdeploy-runtime, the SDK binding)
+
         device_name, _, device_id = device.partition(':')
         cls = mmdeploy_runtime.RotatedDetector if rotated else mmdeploy_runtime.Detector
         self.rotated = rotated
-        self.sdk = cls(model_path=work_dir, device_name=device_name,
-                       device_id=int(device_id or 0))
+        self.sdk = cls(model_path=work_dir, device_name=device_name, device_id=int(device_id or 0))
 
     def __call__(self, img: Union[str, np.ndarray]) -> InstanceData:
         image = mmcv.imread(img) if isinstance(img, str) else img
         return sdk_instances(self.sdk(image), rotated=self.rotated)
 
 
-def sdk_predict(work_dir: str, img: Union[str, np.ndarray], rotated: bool = False,
-                device: str = 'cpu') -> InstanceData:
+def sdk_predict(
+    work_dir: str, img: Union[str, np.ndarray], rotated: bool = False, device: str = 'cpu'
+) -> InstanceData:
     """Run the MMDeploy SDK's Python API (``mmdeploy_runtime.Detector``, ``RotatedDetector``
     with ``rotated``) on a folder written with ``dump_info`` and return its detections on the
     original image as ``InstanceData`` (:class:`SDKDetector` on one image)."""
     return SDKDetector(work_dir, rotated=rotated, device=device)(img)
 
 
-def export_and_run_sdk(model_cfg: str, checkpoint: str, img: str, work_dir: str,
-                       out_file: Optional[str] = None,
-                       deploy_cfg: str = DEFAULT_DEPLOY_CFG,
-                       score_thr: float = 0.3) -> InstanceData:
+def export_and_run_sdk(
+    model_cfg: str,
+    checkpoint: str,
+    img: str,
+    work_dir: str,
+    out_file: Optional[str] = None,
+    deploy_cfg: str = DEFAULT_DEPLOY_CFG,
+    score_thr: float = 0.3,
+) -> InstanceData:
     """Export a trained detector with the ONNX Runtime config, run SDK inference on ``img`` and
     (with ``out_file``) save a picture of the detections scoring at least ``score_thr``.
 

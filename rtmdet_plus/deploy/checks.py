@@ -1,5 +1,6 @@
 """Clear errors for bad deployment input: missing files, a deploy config for another task, a
 missing custom-op library, a raw input tensor of the wrong shape."""
+
 import importlib.util
 import json
 import os.path as osp
@@ -53,7 +54,8 @@ def check_task_matches(deploy_cfg: Config, model_cfg: Config) -> str:
         raise ValueError(
             f'deploy config {deploy_cfg.filename!r} is for {deploy}, but model config '
             f'{model_cfg.filename!r} is a {model} model ({model_cfg.model.bbox_head.type}); use a '
-            f'{model} deploy config such as {DEPLOY_CONFIGS[model]}')
+            f'{model} deploy config such as {DEPLOY_CONFIGS[model]}'
+        )
     return model
 
 
@@ -71,14 +73,17 @@ def check_custom_ops(onnx_file: str) -> str:
         return ''
     # optional: MMDeploy's ONNX Runtime backend, looked up when a graph needs its ops
     from mmdeploy.backend.onnxruntime.init_plugins import get_ops_path
+
     path = get_ops_path()
     if not path or not osp.isfile(path):
         import mmdeploy  # optional package (where its op library should be)
+
         expected = osp.join(osp.dirname(mmdeploy.__file__), 'lib', 'libmmdeploy_onnxruntime_ops.so')
         raise RuntimeError(
             f'{onnx_file} uses the custom ops {", ".join(ops)}, implemented in MMDeploy\'s ONNX '
             f'Runtime op library, which is missing (expected {expected}); reinstall the '
-            'mmdeploy==1.3.1 wheel, which ships it')
+            'mmdeploy==1.3.1 wheel, which ships it'
+        )
     return path
 
 
@@ -87,25 +92,31 @@ def check_input_tensor(tensor, expected_shape: Sequence) -> None:
     None free), naming both shapes."""
     shape = tuple(tensor.shape)
     fixed = [dim if isinstance(dim, int) else None for dim in expected_shape]
-    if len(shape) != len(fixed) or any(want is not None and want != got
-                                      for want, got in zip(fixed, shape)):
+    if len(shape) != len(fixed) or any(
+        want is not None and want != got for want, got in zip(fixed, shape)
+    ):
         spelled = tuple(dim if dim is not None else '?' for dim in fixed)
         raise ValueError(
             f'input tensor of shape {shape} does not fit the exported model, which expects '
             f'{spelled} (N, C, H, W); give an image (it is resized as the model\'s test pipeline '
-            'says) or a tensor of that shape')
+            'says) or a tensor of that shape'
+        )
 
 
 def sdk_numpy_problem() -> str:
     """What is wrong with numpy for the installed MMDeploy SDK binding ('' when nothing is):
     ``mmdeploy_runtime`` 1.3.1 was built against numpy 1.x, and under numpy 2 its Detector /
     RotatedDetector return the same label for every box."""
-    if (int(np.__version__.split('.')[0]) < 2
-            or importlib.util.find_spec('mmdeploy_runtime') is None):
+    if (
+        int(np.__version__.split('.')[0]) < 2
+        or importlib.util.find_spec('mmdeploy_runtime') is None
+    ):
         return ''
-    return (f'numpy {np.__version__} is installed, but the MMDeploy SDK binding (mmdeploy-runtime '
-            '1.3.1) was built for numpy 1.x and gives every box the same label under numpy 2: '
-            "pip install 'numpy<2' (requirements/constraints.txt pins 1.26.4)")
+    return (
+        f'numpy {np.__version__} is installed, but the MMDeploy SDK binding (mmdeploy-runtime '
+        '1.3.1) was built for numpy 1.x and gives every box the same label under numpy 2: '
+        "pip install 'numpy<2' (requirements/constraints.txt pins 1.26.4)"
+    )
 
 
 def check_sdk_numpy() -> None:
@@ -120,8 +131,11 @@ def check_sdk_folder(work_dir: str) -> None:
     folder whose pipeline lets the SDK read unfinished outputs (exported before the SDK
     export waited for them: see :mod:`rtmdet_plus.deploy.sdk`)."""
     for name in ('deploy.json', 'pipeline.json'):
-        check_file(osp.join(work_dir, name), 'SDK file',
-                   'export with dump_info=True (tools/deploy.py --dump-info)')
+        check_file(
+            osp.join(work_dir, name),
+            'SDK file',
+            'export with dump_info=True (tools/deploy.py --dump-info)',
+        )
     pipeline_file = osp.join(work_dir, 'pipeline.json')
     with open(pipeline_file) as f:
         pipeline = json.load(f)
@@ -129,4 +143,5 @@ def check_sdk_folder(work_dir: str) -> None:
         raise ValueError(
             f'{pipeline_file}: the SDK would post-process the masks before the network\'s outputs '
             'are copied (corrupt or no detections); export the folder again with tools/deploy.py '
-            "and rtmdet_plus's deploy configs, which add the task that waits for them")
+            "and rtmdet_plus's deploy configs, which add the task that waits for them"
+        )

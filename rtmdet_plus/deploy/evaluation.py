@@ -1,6 +1,7 @@
 """The metrics of a deployed model over a dataloader of its model config, as MMDeploy's
 ``tools/test.py`` computes them: the backend model's ``test_step`` on each batch (data
 preprocessor, backend, post-processing to the original image) into the config's evaluator."""
+
 import copy
 from typing import Dict
 
@@ -10,9 +11,12 @@ from mmengine.runner import Runner
 from mmengine.utils import ProgressBar
 
 
-def evaluate_backend(detector, dataloader: str = 'val_dataloader',
-                     evaluator: str = 'val_evaluator', progress: bool = False
-                     ) -> Dict[str, float]:
+def evaluate_backend(
+    detector,
+    dataloader: str = 'val_dataloader',
+    evaluator: str = 'val_evaluator',
+    progress: bool = False,
+) -> Dict[str, float]:
     """``evaluator``'s metrics (e.g. ``coco/bbox_mAP``) of ``detector`` (a
     :class:`~rtmdet_plus.deploy.BackendDetector`) over ``model_cfg[dataloader]``, one image per
     batch (static exports take one)."""

@@ -13,6 +13,7 @@ per-class form (:func:`class_aware_nms` hands TensorRT back to ``multiclass_nms`
 Outputs have static shapes: ``keep_top_k`` rows per image, best first, rows past the last
 detection all zero (score 0, which every consumer drops).
 """
+
 from typing import Tuple
 
 import torch
@@ -37,7 +38,8 @@ def nms_settings(cfg: ConfigDict, deploy_cfg) -> dict:
         iou_threshold=cfg.nms.get('iou_threshold', post.iou_threshold),
         score_threshold=cfg.get('score_thr', post.score_threshold),
         pre_top_k=post.get('pre_top_k', -1),
-        keep_top_k=keep_top_k)
+        keep_top_k=keep_top_k,
+    )
 
 
 def top_pairs(scores: Tensor, k: int) -> Tuple[Tensor, Tensor, Tensor]:
@@ -84,27 +86,44 @@ class TracedNMSRotated(ONNXNMSRotatedOp):
     valid indices of the right layout."""
 
     @staticmethod
-    def forward(ctx, boxes: Tensor, scores: Tensor, iou_threshold: float,
-                score_threshold: float) -> Tensor:
+    def forward(
+        ctx, boxes: Tensor, scores: Tensor, iou_threshold: float, score_threshold: float
+    ) -> Tensor:
         batch, _, num_boxes = scores.shape
         images = torch.arange(batch, device=boxes.device).repeat_interleave(num_boxes)
         box_index = torch.arange(num_boxes, device=boxes.device).repeat(batch)
         return torch.stack([images, torch.zeros_like(images), box_index], dim=1)
 
 
-def _selected(boxes: Tensor, scores: Tensor, rotated: bool, max_output: int,
-              iou_threshold: float, score_threshold: float) -> Tensor:
+def _selected(
+    boxes: Tensor,
+    scores: Tensor,
+    rotated: bool,
+    max_output: int,
+    iou_threshold: float,
+    score_threshold: float,
+) -> Tensor:
     """(num_selected, 3) rows image, 0, candidate of one class-agnostic NMS per image."""
     if rotated:
         return TracedNMSRotated.apply(boxes, scores, iou_threshold, score_threshold)
-    return ONNXNMSop.apply(boxes, scores, max_output,
-                           torch.tensor([iou_threshold], dtype=torch.float32),
-                           torch.tensor([score_threshold], dtype=torch.float32))
+    return ONNXNMSop.apply(
+        boxes,
+        scores,
+        max_output,
+        torch.tensor([iou_threshold], dtype=torch.float32),
+        torch.tensor([score_threshold], dtype=torch.float32),
+    )
 
 
-def pair_nms(boxes: Tensor, scores: Tensor, iou_threshold: float, score_threshold: float,
-             pre_top_k: int = -1, keep_top_k: int = -1, rotated: bool = False
-             ) -> Tuple[Tensor, Tensor, Tensor]:
+def pair_nms(
+    boxes: Tensor,
+    scores: Tensor,
+    iou_threshold: float,
+    score_threshold: float,
+    pre_top_k: int = -1,
+    keep_top_k: int = -1,
+    rotated: bool = False,
+) -> Tuple[Tensor, Tensor, Tensor]:
     """Class-aware NMS of each image's ``pre_top_k`` best (prior, class) pairs.
 
     Args:
@@ -121,11 +140,17 @@ def pair_nms(boxes: Tensor, scores: Tensor, iou_threshold: float, score_threshol
     """
     pair_scores, priors, labels = top_pairs(scores, pre_top_k)
     images = torch.arange(boxes.shape[0], device=boxes.device).unsqueeze(1)
-    candidates = boxes[images, priors]                                       # (B, K, 4|5)
+    candidates = boxes[images, priors]  # (B, K, 4|5)
     num_candidates = pair_scores.shape[1]
     rows = num_candidates if keep_top_k <= 0 else min(keep_top_k, num_candidates)
-    selected = _selected(offset_by_label(candidates, labels, rotated), pair_scores.unsqueeze(1),
-                         rotated, rows, iou_threshold, score_threshold)
+    selected = _selected(
+        offset_by_label(candidates, labels, rotated),
+        pair_scores.unsqueeze(1),
+        rotated,
+        rows,
+        iou_threshold,
+        score_threshold,
+    )
     kept = torch.zeros_like(pair_scores)
     kept[selected[:, 0], selected[:, 2]] = 1.0
     out_scores, order = (pair_scores * kept).topk(rows, dim=1)
@@ -134,9 +159,14 @@ def pair_nms(boxes: Tensor, scores: Tensor, iou_threshold: float, score_threshol
     return dets, labels[images, order], priors[images, order]
 
 
-def class_aware_nms(boxes: Tensor, scores: Tensor, deploy_cfg, settings: dict,
-                    nms_type: str = 'nms', output_index: bool = False
-                    ) -> Tuple[Tensor, ...]:
+def class_aware_nms(
+    boxes: Tensor,
+    scores: Tensor,
+    deploy_cfg,
+    settings: dict,
+    nms_type: str = 'nms',
+    output_index: bool = False,
+) -> Tuple[Tensor, ...]:
     """The graph's NMS for ``deploy_cfg``'s backend: :func:`pair_nms` under ONNX Runtime and
     OpenVINO, MMDeploy's ``multiclass_nms`` (its TensorRT plugins) elsewhere.
 
@@ -158,9 +188,13 @@ def class_aware_nms(boxes: Tensor, scores: Tensor, deploy_cfg, settings: dict,
         settings['pre_top_k'] = min(settings['pre_top_k'], candidates)
     if pairs:
         dets, labels, priors = pair_nms(
-            boxes, scores, settings['iou_threshold'], settings['score_threshold'],
-            pre_top_k=settings['pre_top_k'], keep_top_k=settings['keep_top_k'],
-            rotated=nms_type == 'nms_rotated')
+            boxes,
+            scores,
+            settings['iou_threshold'],
+            settings['score_threshold'],
+            pre_top_k=settings['pre_top_k'],
+            keep_top_k=settings['keep_top_k'],
+            rotated=nms_type == 'nms_rotated',
+        )
         return (dets, labels, priors) if output_index else (dets, labels)
-    return multiclass_nms(boxes, scores, nms_type=nms_type, output_index=output_index,
-                          **settings)
+    return multiclass_nms(boxes, scores, nms_type=nms_type, output_index=output_index, **settings)

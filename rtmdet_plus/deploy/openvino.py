@@ -9,6 +9,7 @@ with ``openvino.inference_engine.IECore`` (removed in 2024.0). :func:`convert_to
 ``tools/deploy.py`` (ours and MMDeploy's), ``BackendDetector`` and ``mmdeploy.apis.inference_model``
 work with OpenVINO deploy configs.
 """
+
 import os.path as osp
 from typing import Dict, Optional, Sequence
 
@@ -24,11 +25,15 @@ def _openvino():
     try:
         import openvino  # optional package (pip install openvino)
     except ImportError as error:
-        raise ImportError(f'the OpenVINO backend needs the openvino package: {_INSTALL_HINT}; '
-                          'or use an ONNX Runtime deploy config') from error
+        raise ImportError(
+            f'the OpenVINO backend needs the openvino package: {_INSTALL_HINT}; '
+            'or use an ONNX Runtime deploy config'
+        ) from error
     if not hasattr(openvino, 'convert_model'):
-        raise ImportError(f'openvino {getattr(openvino, "__version__", "?")} is too old (no '
-                          f'openvino.convert_model): {_INSTALL_HINT}')
+        raise ImportError(
+            f'openvino {getattr(openvino, "__version__", "?")} is too old (no '
+            f'openvino.convert_model): {_INSTALL_HINT}'
+        )
     return openvino
 
 
@@ -49,11 +54,14 @@ def nms_rotated_extension():
 
     def convert(node):
         nms = ops.nms_rotated(
-            node.get_input(0), node.get_input(1),
+            node.get_input(0),
+            node.get_input(1),
             np.array([np.iinfo(np.int32).max], dtype=np.int64),
             np.array([node.get_attribute('iou_threshold')], dtype=np.float32),
             np.array([node.get_attribute('score_threshold')], dtype=np.float32),
-            sort_result_descending=False, output_type='i64')
+            sort_result_descending=False,
+            output_type='i64',
+        )
         return [nms.output(0)]
 
     return ConversionExtension('NMSRotated', 'mmdeploy', convert)
@@ -80,13 +88,19 @@ class OpenVINOWrapper(BaseWrapper):
         num_threads: CPU inference threads (default: OpenVINO's choice).
     """
 
-    def __init__(self, ir_model_file: str, output_names: Optional[Sequence[str]] = None,
-                 num_threads: Optional[int] = None):
+    def __init__(
+        self,
+        ir_model_file: str,
+        output_names: Optional[Sequence[str]] = None,
+        num_threads: Optional[int] = None,
+    ):
         ov = _openvino()
         for path in (ir_model_file, osp.splitext(ir_model_file)[0] + '.bin'):
             if not osp.isfile(path):
-                raise FileNotFoundError(f'OpenVINO IR file not found: {path!r}; convert the '
-                                        'model first (tools/deploy.py with an OpenVINO config)')
+                raise FileNotFoundError(
+                    f'OpenVINO IR file not found: {path!r}; convert the '
+                    'model first (tools/deploy.py with an OpenVINO config)'
+                )
         core = ov.Core()
         model = core.read_model(ir_model_file)
         # float32 arithmetic: on CPUs with bf16 (AVX512_BF16, AMX) OpenVINO defaults to bf16
@@ -104,8 +118,10 @@ class OpenVINOWrapper(BaseWrapper):
 
     def forward(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         """Input name -> tensor; returns output name -> CPU tensor."""
-        feed = {name: np.ascontiguousarray(inputs[name].detach().cpu().numpy())
-                for name in self._input_names}
+        feed = {
+            name: np.ascontiguousarray(inputs[name].detach().cpu().numpy())
+            for name in self._input_names
+        }
         results = self.request.infer(feed)
         by_name = {port.get_any_name(): value for port, value in results.items()}
         return {name: torch.from_numpy(np.array(by_name[name])) for name in self._output_names}
@@ -115,8 +131,9 @@ class OpenVINOWrapper(BaseWrapper):
 # rtmdet_plus.deploy.patches.
 
 
-def manager_build_wrapper(cls, backend_files, device='cpu', input_names=None, output_names=None,
-                          deploy_cfg=None, **kwargs):
+def manager_build_wrapper(
+    cls, backend_files, device='cpu', input_names=None, output_names=None, deploy_cfg=None, **kwargs
+):
     """``OpenVINOManager.build_wrapper``: an :class:`OpenVINOWrapper` of ``backend_files[0]``
     (CPU only)."""
     if not str(device).startswith('cpu'):
@@ -124,8 +141,7 @@ def manager_build_wrapper(cls, backend_files, device='cpu', input_names=None, ou
     return OpenVINOWrapper(backend_files[0], output_names=output_names)
 
 
-def manager_to_backend(cls, ir_files, work_dir, deploy_cfg, log_level=None, device='cpu',
-                       **kwargs):
+def manager_to_backend(cls, ir_files, work_dir, deploy_cfg, log_level=None, device='cpu', **kwargs):
     """``OpenVINOManager.to_backend``: each ONNX file converted by :func:`convert_to_ir` into
     ``work_dir``."""
     return [convert_to_ir(onnx_file, ir_file(onnx_file, work_dir)) for onnx_file in ir_files]

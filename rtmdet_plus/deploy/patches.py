@@ -67,6 +67,7 @@ PATCHES
          the IR with ``ov.convert_model`` (float32 weights, ``mmdeploy::NMSRotated`` as OpenVINO's
          ``NMSRotated``)
 """
+
 import importlib
 import inspect
 import textwrap
@@ -93,6 +94,7 @@ class Patch(NamedTuple):
         why: what goes wrong without it, and what ours does instead.
         needed: whether this environment needs it (the patch is skipped otherwise).
     """
+
     target: str
     how: str
     by: Callable
@@ -109,52 +111,92 @@ TRT_MANAGER = 'mmdeploy.backend.tensorrt.backend_manager:TensorRTManager'
 OV_MANAGER = 'mmdeploy.backend.openvino.backend_manager:OpenVINOManager'
 
 PATCHES: Tuple[Patch, ...] = (
-    Patch('torch.onnx:export', WRAPS, torch_compat.legacy_exporter_default,
-          f'torch >= 2.9 (tested with 2.13.0), under {MMDEPLOY}; skipped on a torch whose '
-          'exporter takes no ``dynamo`` argument',
-          'torch 2.9 made ``dynamo=True`` the default: the torch.export-based exporter needs '
-          "onnxscript and never runs MMDeploy's function rewriters or symbolic functions; "
-          'MMDeploy calls ``torch.onnx.export`` without the flag, so it defaults to '
-          '``dynamo=False``',
-          needed=torch_compat.exporter_has_dynamo_flag),
-    Patch('mmdeploy.codebase.mmdet.deploy.object_detection_model:'
-          'End2EndModel.postprocessing_results', WRAPS,
-          backend_model.our_postprocessing_results, MMDEPLOY,
-          'MMDeploy reads RTMDet-Ins masks as probabilities (nearest resize, kept at >= 0.5); '
-          "our graphs give mask logits: models with our heads get the heads' own "
-          'post-processing (``instances_from_outputs``: rescale, clip, small boxes, bilinear '
-          'mask resize)'),
-    Patch('mmdeploy.codebase.base.task:BaseTask.__init__', WRAPS, task_scope.scoped_task_init,
-          MMDEPLOY,
-          "every task processor after a process's first builds in the ``mmdet`` scope that its "
-          "codebase import made current, so mmdet's classes of our heads' names: the model "
-          "config's ``default_scope`` is made current after ``__init__``"),
-    Patch('mmdeploy.backend.sdk.export_info:get_postprocess', WRAPS, sdk.sdk_module_postprocess,
-          SDK,
-          'the SDK files name the codebase (``mmdet``) as the module of every post-processing '
-          'component, but the SDK has ``ResizeRBBox`` (RTMDet-R) in its ``mmrotate`` module; '
-          'our RTMDet-Ins graphs give mask logits, so ``mask_thr_binary`` becomes a logit'),
-    Patch('mmdeploy.backend.sdk.export_info:get_pipeline', WRAPS, sdk.waiting_pipeline, SDK,
-          "the SDK's ``ResizeInstanceMask`` reads the network's outputs before the CPU stream "
-          'has copied them (1.3.1 commented its wait out): an empty ``Transform`` task, which '
-          'waits, goes before it in ``pipeline.json``'),
-    Patch(f'{TRT_MANAGER}.build_wrapper', REPLACES, tensorrt.manager_build_wrapper, TENSORRT,
-          "MMDeploy's ``TRTWrapper`` runs engines with TensorRT 8 calls that TensorRT 10 removed "
-          '(``binding_is_input``, ``set_binding_shape``, ``execute_async_v2``): ours uses the '
-          'named-tensor API (``set_input_shape``, ``set_tensor_address``, '
-          '``execute_async_v3``)'),
-    Patch(f'{TRT_MANAGER}.to_backend', REPLACES, tensorrt.manager_to_backend, TENSORRT,
-          "MMDeploy's engine builder (``from_onnx``) is TensorRT 8's (``EXPLICIT_BATCH`` network "
-          'flag, deprecated in TensorRT 10): ours, the one ``export_model`` uses, builds with '
-          "the TensorRT 10 API (``create_network(0)``, ``set_memory_pool_limit``, "
-          "``build_serialized_network``), MMDeploy's plugins (TRTBatchedNMS) loaded first"),
-    Patch(f'{OV_MANAGER}.build_wrapper', REPLACES, openvino.manager_build_wrapper, OPENVINO,
-          'MMDeploy runs IRs with ``openvino.inference_engine.IECore``, removed in OpenVINO '
-          '2024.0: ours compiles them with ``ov.Core().compile_model`` (float32, on the CPU)'),
-    Patch(f'{OV_MANAGER}.to_backend', REPLACES, openvino.manager_to_backend, OPENVINO,
-          'MMDeploy converts with the Model Optimizer ``mo``, removed in OpenVINO 2025.0: ours '
-          'writes the IR with ``ov.convert_model`` (float32 weights, ``mmdeploy::NMSRotated`` '
-          "as OpenVINO's ``NMSRotated``)"),
+    Patch(
+        'torch.onnx:export',
+        WRAPS,
+        torch_compat.legacy_exporter_default,
+        f'torch >= 2.9 (tested with 2.13.0), under {MMDEPLOY}; skipped on a torch whose '
+        'exporter takes no ``dynamo`` argument',
+        'torch 2.9 made ``dynamo=True`` the default: the torch.export-based exporter needs '
+        "onnxscript and never runs MMDeploy's function rewriters or symbolic functions; "
+        'MMDeploy calls ``torch.onnx.export`` without the flag, so it defaults to '
+        '``dynamo=False``',
+        needed=torch_compat.exporter_has_dynamo_flag,
+    ),
+    Patch(
+        'mmdeploy.codebase.mmdet.deploy.object_detection_model:End2EndModel.postprocessing_results',
+        WRAPS,
+        backend_model.our_postprocessing_results,
+        MMDEPLOY,
+        'MMDeploy reads RTMDet-Ins masks as probabilities (nearest resize, kept at >= 0.5); '
+        "our graphs give mask logits: models with our heads get the heads' own "
+        'post-processing (``instances_from_outputs``: rescale, clip, small boxes, bilinear '
+        'mask resize)',
+    ),
+    Patch(
+        'mmdeploy.codebase.base.task:BaseTask.__init__',
+        WRAPS,
+        task_scope.scoped_task_init,
+        MMDEPLOY,
+        "every task processor after a process's first builds in the ``mmdet`` scope that its "
+        "codebase import made current, so mmdet's classes of our heads' names: the model "
+        "config's ``default_scope`` is made current after ``__init__``",
+    ),
+    Patch(
+        'mmdeploy.backend.sdk.export_info:get_postprocess',
+        WRAPS,
+        sdk.sdk_module_postprocess,
+        SDK,
+        'the SDK files name the codebase (``mmdet``) as the module of every post-processing '
+        'component, but the SDK has ``ResizeRBBox`` (RTMDet-R) in its ``mmrotate`` module; '
+        'our RTMDet-Ins graphs give mask logits, so ``mask_thr_binary`` becomes a logit',
+    ),
+    Patch(
+        'mmdeploy.backend.sdk.export_info:get_pipeline',
+        WRAPS,
+        sdk.waiting_pipeline,
+        SDK,
+        "the SDK's ``ResizeInstanceMask`` reads the network's outputs before the CPU stream "
+        'has copied them (1.3.1 commented its wait out): an empty ``Transform`` task, which '
+        'waits, goes before it in ``pipeline.json``',
+    ),
+    Patch(
+        f'{TRT_MANAGER}.build_wrapper',
+        REPLACES,
+        tensorrt.manager_build_wrapper,
+        TENSORRT,
+        "MMDeploy's ``TRTWrapper`` runs engines with TensorRT 8 calls that TensorRT 10 removed "
+        '(``binding_is_input``, ``set_binding_shape``, ``execute_async_v2``): ours uses the '
+        'named-tensor API (``set_input_shape``, ``set_tensor_address``, '
+        '``execute_async_v3``)',
+    ),
+    Patch(
+        f'{TRT_MANAGER}.to_backend',
+        REPLACES,
+        tensorrt.manager_to_backend,
+        TENSORRT,
+        "MMDeploy's engine builder (``from_onnx``) is TensorRT 8's (``EXPLICIT_BATCH`` network "
+        'flag, deprecated in TensorRT 10): ours, the one ``export_model`` uses, builds with '
+        "the TensorRT 10 API (``create_network(0)``, ``set_memory_pool_limit``, "
+        "``build_serialized_network``), MMDeploy's plugins (TRTBatchedNMS) loaded first",
+    ),
+    Patch(
+        f'{OV_MANAGER}.build_wrapper',
+        REPLACES,
+        openvino.manager_build_wrapper,
+        OPENVINO,
+        'MMDeploy runs IRs with ``openvino.inference_engine.IECore``, removed in OpenVINO '
+        '2024.0: ours compiles them with ``ov.Core().compile_model`` (float32, on the CPU)',
+    ),
+    Patch(
+        f'{OV_MANAGER}.to_backend',
+        REPLACES,
+        openvino.manager_to_backend,
+        OPENVINO,
+        'MMDeploy converts with the Model Optimizer ``mo``, removed in OpenVINO 2025.0: ours '
+        'writes the IR with ``ov.convert_model`` (float32 weights, ``mmdeploy::NMSRotated`` '
+        "as OpenVINO's ``NMSRotated``)",
+    ),
 )
 
 # target -> the attribute apply_patches replaced (as stored on its owner: a classmethod, not a
@@ -211,9 +253,19 @@ def render_table(patches: Tuple[Patch, ...] = PATCHES, width: int = 100) -> str:
     for number, patch in enumerate(patches, 1):
         by = f'{patch.by.__module__}.{patch.by.__qualname__}'
         lines.append(f'{number}. ``{patch.target.replace(":", ".")}``')
-        for label, text in (('for', patch.versions), ('how', f'{patch.how} ``{by}``'),
-                            ('why', patch.why)):
-            lines.append(textwrap.fill(text, width, initial_indent=f'   {label}:  ',
-                                       subsequent_indent=' ' * 9, break_long_words=False,
-                                       break_on_hyphens=False))
+        for label, text in (
+            ('for', patch.versions),
+            ('how', f'{patch.how} ``{by}``'),
+            ('why', patch.why),
+        ):
+            lines.append(
+                textwrap.fill(
+                    text,
+                    width,
+                    initial_indent=f'   {label}:  ',
+                    subsequent_indent=' ' * 9,
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+            )
     return '\n'.join(lines)

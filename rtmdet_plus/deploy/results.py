@@ -5,6 +5,7 @@ zero-score padding rows, rescale boxes by ``scale_factor`` and clip them to the 
 and bring masks from the padded input to the original image, with the heads' own functions
 (``scale_boxes``, ``scale_rboxes``, ``mask_logits_to_image``).
 """
+
 import math
 
 import numpy as np
@@ -34,8 +35,15 @@ def masks_to_image(logits: Tensor, img_meta: dict, mask_thr: float = 0.5) -> Ten
     return logits > mask_logit_threshold(mask_thr)
 
 
-def instances_from_outputs(dets, labels, img_meta: dict, masks=None, mask_thr: float = 0.5,
-                           rescale: bool = True, min_bbox_size: float = 0) -> InstanceData:
+def instances_from_outputs(
+    dets,
+    labels,
+    img_meta: dict,
+    masks=None,
+    mask_thr: float = 0.5,
+    rescale: bool = True,
+    min_bbox_size: float = 0,
+) -> InstanceData:
     """One image's backend outputs -> ``InstanceData`` like the PyTorch model's prediction.
 
     Args:
@@ -64,19 +72,30 @@ def instances_from_outputs(dets, labels, img_meta: dict, masks=None, mask_thr: f
         else:
             boxes = scale_boxes(boxes, img_meta['scale_factor'])
             ori_h, ori_w = img_meta['ori_shape'][:2]
-            boxes = torch.stack([boxes[:, 0].clamp(0, ori_w), boxes[:, 1].clamp(0, ori_h),
-                                 boxes[:, 2].clamp(0, ori_w), boxes[:, 3].clamp(0, ori_h)], -1)
+            boxes = torch.stack(
+                [
+                    boxes[:, 0].clamp(0, ori_w),
+                    boxes[:, 1].clamp(0, ori_h),
+                    boxes[:, 2].clamp(0, ori_w),
+                    boxes[:, 3].clamp(0, ori_h),
+                ],
+                -1,
+            )
     if min_bbox_size >= 0:
         sizes = boxes[:, 2:4] if rotated else boxes[:, 2:4] - boxes[:, :2]
         big = (sizes > min_bbox_size).all(dim=1)
         keep[keep.clone()] = big
         boxes, scores, labels = boxes[big], scores[big], labels[big]
-    result = InstanceData(bboxes=RotatedBoxes(boxes) if rotated else boxes, scores=scores,
-                          labels=labels)
+    result = InstanceData(
+        bboxes=RotatedBoxes(boxes) if rotated else boxes, scores=scores, labels=labels
+    )
     if masks is not None:
         logits = _as_tensor(masks)[keep]
-        result.masks = (masks_to_image(logits, img_meta, mask_thr) if rescale
-                        else logits > mask_logit_threshold(mask_thr))
+        result.masks = (
+            masks_to_image(logits, img_meta, mask_thr)
+            if rescale
+            else logits > mask_logit_threshold(mask_thr)
+        )
     return result
 
 
@@ -91,9 +110,11 @@ def sdk_instances(result, rotated: bool = False) -> InstanceData:
     dets, labels = np.asarray(result[0], dtype=np.float32), np.asarray(result[1])
     dets = dets.reshape(-1, 6 if rotated else 5)
     boxes = torch.from_numpy(dets[:, :-1].copy())
-    out = InstanceData(bboxes=RotatedBoxes(boxes) if rotated else boxes,
-                       scores=torch.from_numpy(dets[:, -1].copy()),
-                       labels=torch.from_numpy(labels.astype(np.int64)))
+    out = InstanceData(
+        bboxes=RotatedBoxes(boxes) if rotated else boxes,
+        scores=torch.from_numpy(dets[:, -1].copy()),
+        labels=torch.from_numpy(labels.astype(np.int64)),
+    )
     masks = [np.asarray(mask) for mask in result[2]] if len(result) > 2 else []
     if not rotated and masks and all(mask.ndim == 2 and mask.size for mask in masks):
         out.masks = torch.from_numpy(np.stack([mask > 0 for mask in masks]))

@@ -7,6 +7,7 @@ installable beside mmdet 3.3). This task runs under the mmdet codebase
 boxes, the SDK's ``ResizeRBBox`` post-processing (in the SDK's mmrotate module, see
 :mod:`rtmdet_plus.deploy.sdk`) and pictures of rotated boxes.
 """
+
 from copy import deepcopy
 from typing import Callable, List, Optional, Sequence
 
@@ -35,8 +36,7 @@ class RotatedEnd2EndModel(End2EndModel):
         batch_dets, batch_labels = self.predict(inputs.contiguous())[:2]
         options = postprocess_options(self.model_cfg)
         for dets, labels, sample in zip(batch_dets, batch_labels, data_samples):
-            sample.pred_instances = instances_from_outputs(dets, labels, sample.metainfo,
-                                                           **options)
+            sample.pred_instances = instances_from_outputs(dets, labels, sample.metainfo, **options)
         return data_samples
 
 
@@ -44,25 +44,41 @@ class RotatedEnd2EndModel(End2EndModel):
 class RotatedDetection(ObjectDetection):
     """Rotated object detection (RTMDet-R) in MMDeploy's mmdet codebase."""
 
-    def build_backend_model(self, model_files: Optional[Sequence[str]] = None,
-                            data_preprocessor_updater: Optional[Callable] = None,
-                            **kwargs) -> torch.nn.Module:
+    def build_backend_model(
+        self,
+        model_files: Optional[Sequence[str]] = None,
+        data_preprocessor_updater: Optional[Callable] = None,
+        **kwargs,
+    ) -> torch.nn.Module:
         data_preprocessor = deepcopy(self.model_cfg.model.get('data_preprocessor', {}))
         if data_preprocessor_updater is not None:
             data_preprocessor = data_preprocessor_updater(data_preprocessor)
         data_preprocessor.setdefault('type', 'mmdet.DetDataPreprocessor')
-        model = RotatedEnd2EndModel(get_backend(self.deploy_cfg), model_files, self.device,
-                                    self.deploy_cfg, self.model_cfg,
-                                    data_preprocessor=data_preprocessor)
+        model = RotatedEnd2EndModel(
+            get_backend(self.deploy_cfg),
+            model_files,
+            self.device,
+            self.deploy_cfg,
+            self.model_cfg,
+            data_preprocessor=data_preprocessor,
+        )
         return model.to(self.device).eval()
 
     def get_postprocess(self, *args, **kwargs) -> dict:
         """SDK post-processing: rescale rotated boxes to the original image."""
         return dict(type=SDK_COMPONENT, params=dict(self.model_cfg.model.test_cfg))
 
-    def visualize(self, image, result, output_file: str, window_name: str = '',
-                  show_result: bool = False, draw_gt: bool = False, score_thr: float = 0.3,
-                  **kwargs) -> np.ndarray:
+    def visualize(
+        self,
+        image,
+        result,
+        output_file: str,
+        window_name: str = '',
+        show_result: bool = False,
+        draw_gt: bool = False,
+        score_thr: float = 0.3,
+        **kwargs,
+    ) -> np.ndarray:
         """Draw the rotated boxes scoring at least ``score_thr`` as polygons; writes
         ``output_file`` and returns the RGB drawing."""
         if isinstance(image, str):

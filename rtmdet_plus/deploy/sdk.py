@@ -20,6 +20,7 @@ on finished outputs. This is in the exported folder, so every SDK user
 
 Both wrappers are installed by :func:`rtmdet_plus.deploy.patches.apply_patches`.
 """
+
 import functools
 from typing import Callable
 
@@ -80,18 +81,27 @@ def wait_before_mask_postprocess(tasks: list) -> list:
     have it already, or no such post-processing, are returned as they are."""
     if any(task.get('name') == WAIT_TASK_NAME for task in tasks):
         return tasks
-    net_outputs = {name for task in tasks if task.get('module') == 'Net'
-                   for name in task['output']}
+    net_outputs = {name for task in tasks if task.get('module') == 'Net' for name in task['output']}
     result = []
     for task in tasks:
         if task.get('component') == 'ResizeInstanceMask':
             waited = [name for name in task['input'] if name in net_outputs]
             if len(waited) != 1:
                 raise ValueError(f'expected one network output among the inputs of {task}')
-            result.append(dict(type='Task', module='Transform', name=WAIT_TASK_NAME,
-                               input=waited, output=[WAITED_OUTPUT], transforms=[]))
-            task = dict(task, input=[WAITED_OUTPUT if name in net_outputs else name
-                                     for name in task['input']])
+            result.append(
+                dict(
+                    type='Task',
+                    module='Transform',
+                    name=WAIT_TASK_NAME,
+                    input=waited,
+                    output=[WAITED_OUTPUT],
+                    transforms=[],
+                )
+            )
+            task = dict(
+                task,
+                input=[WAITED_OUTPUT if name in net_outputs else name for name in task['input']],
+            )
         result.append(task)
     return result
 
@@ -100,5 +110,6 @@ def waits_for_net_outputs(pipeline: dict) -> bool:
     """Whether a ``pipeline.json``'s content is safe from the SDK's race above: no
     ``ResizeInstanceMask``, or the waiting task before it."""
     tasks = pipeline.get('pipeline', {}).get('tasks', [])
-    return (not any(task.get('component') == 'ResizeInstanceMask' for task in tasks)
-            or any(task.get('name') == WAIT_TASK_NAME for task in tasks))
+    return not any(task.get('component') == 'ResizeInstanceMask' for task in tasks) or any(
+        task.get('name') == WAIT_TASK_NAME for task in tasks
+    )

@@ -9,6 +9,7 @@ from our configs. :func:`scoped_task_init` (installed by :mod:`rtmdet_plus.deplo
 makes each new processor put a scope instance named after the model config's ``default_scope``
 on top.
 """
+
 import functools
 import itertools
 from typing import Callable
@@ -28,7 +29,8 @@ def scoped_task_init(original: Callable) -> Callable:
         scope = model_cfg.get('default_scope')
         current = DefaultScope.get_current_instance()
         if scope and (current is None or current.scope_name != scope):
-            self.scope = DefaultScope.get_instance(f'{scope}-deploy-{next(_counter)}',
-                                                   scope_name=scope)
+            self.scope = DefaultScope.get_instance(
+                f'{scope}-deploy-{next(_counter)}', scope_name=scope
+            )
 
     return __init__

@@ -10,6 +10,7 @@ MMDeploy's TensorRT backend manager use them (:func:`manager_to_backend`,
 (``libmmdeploy_tensorrt_ops.so``: TRTBatchedNMS, TRTBatchedRotatedNMS) is loaded first.
 Everything here needs the ``tensorrt`` package and a CUDA device.
 """
+
 import ctypes
 import os.path as osp
 from typing import Dict, Optional, Sequence
@@ -23,8 +24,10 @@ def _tensorrt():
     try:
         import tensorrt  # optional package (TensorRT 10, with a CUDA GPU)
     except ImportError as error:
-        raise ImportError('the TensorRT backend needs the tensorrt package (TensorRT 10) and a '
-                          'CUDA GPU; use an ONNX Runtime deploy config on a CPU') from error
+        raise ImportError(
+            'the TensorRT backend needs the tensorrt package (TensorRT 10) and a '
+            'CUDA GPU; use an ONNX Runtime deploy config on a CPU'
+        ) from error
     return tensorrt
 
 
@@ -32,11 +35,14 @@ def load_plugins() -> str:
     """Load MMDeploy's TensorRT plugin library and TensorRT's own; returns its path."""
     # optional: MMDeploy's TensorRT backend, looked up when used
     from mmdeploy.backend.tensorrt.init_plugins import get_ops_path
+
     trt = _tensorrt()
     path = get_ops_path()
     if not path or not osp.isfile(path):
-        raise RuntimeError('MMDeploy\'s TensorRT plugin library libmmdeploy_tensorrt_ops.so '
-                           '(TRTBatchedNMS, TRTBatchedRotatedNMS) is missing; reinstall mmdeploy')
+        raise RuntimeError(
+            'MMDeploy\'s TensorRT plugin library libmmdeploy_tensorrt_ops.so '
+            '(TRTBatchedNMS, TRTBatchedRotatedNMS) is missing; reinstall mmdeploy'
+        )
     ctypes.CDLL(path)
     trt.init_libnvinfer_plugins(trt.Logger(trt.Logger.ERROR), '')
     return path
@@ -51,8 +57,10 @@ def build_engine(onnx_file: str, engine_file: str, deploy_cfg, device: str = 'cu
     """Build ``engine_file`` from ``onnx_file`` with the deploy config's ``common_config``
     (``fp16_mode``, ``max_workspace_size`` in bytes, 0 = TensorRT's default) and input shapes."""
     if not torch.cuda.is_available() or not device.startswith('cuda'):
-        raise RuntimeError(f'building a TensorRT engine needs a CUDA device; got device={device!r} '
-                           f'(CUDA available: {torch.cuda.is_available()})')
+        raise RuntimeError(
+            f'building a TensorRT engine needs a CUDA device; got device={device!r} '
+            f'(CUDA available: {torch.cuda.is_available()})'
+        )
     trt = _tensorrt()
     load_plugins()
     torch.cuda.set_device(torch.device(device))
@@ -95,7 +103,8 @@ class TRTWrapper(BaseWrapper):
         self._trt = trt
         with open(engine, 'rb') as file:
             self.engine = trt.Runtime(trt.Logger(trt.Logger.ERROR)).deserialize_cuda_engine(
-                file.read())
+                file.read()
+            )
         if self.engine is None:
             raise RuntimeError(f'TensorRT could not load the engine {engine}')
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
@@ -109,9 +118,14 @@ class TRTWrapper(BaseWrapper):
 
     def _torch_dtype(self, name: str) -> torch.dtype:
         trt = self._trt
-        return {trt.float32: torch.float32, trt.float16: torch.float16, trt.int32: torch.int32,
-                trt.int64: torch.int64, trt.bool: torch.bool,
-                trt.int8: torch.int8}[self.engine.get_tensor_dtype(name)]
+        return {
+            trt.float32: torch.float32,
+            trt.float16: torch.float16,
+            trt.int32: torch.int32,
+            trt.int64: torch.int64,
+            trt.bool: torch.bool,
+            trt.int8: torch.int8,
+        }[self.engine.get_tensor_dtype(name)]
 
     def forward(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         """Input name -> CUDA tensor; returns output name -> CUDA tensor."""
@@ -138,14 +152,22 @@ class TRTWrapper(BaseWrapper):
 # rtmdet_plus.deploy.patches.
 
 
-def manager_build_wrapper(cls, backend_files, device='cuda:0', input_names=None,
-                          output_names=None, deploy_cfg=None, **kwargs):
+def manager_build_wrapper(
+    cls,
+    backend_files,
+    device='cuda:0',
+    input_names=None,
+    output_names=None,
+    deploy_cfg=None,
+    **kwargs,
+):
     """``TensorRTManager.build_wrapper``: a :class:`TRTWrapper` of ``backend_files[0]``."""
     return TRTWrapper(engine=backend_files[0], output_names=output_names)
 
 
-def manager_to_backend(cls, ir_files, work_dir, deploy_cfg, log_level=None, device='cuda:0',
-                       **kwargs):
+def manager_to_backend(
+    cls, ir_files, work_dir, deploy_cfg, log_level=None, device='cuda:0', **kwargs
+):
     """``TensorRTManager.to_backend``: an engine built by :func:`build_engine` from each ONNX
     file, into ``work_dir``."""
     engines = []

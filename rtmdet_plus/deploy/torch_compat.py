@@ -8,6 +8,7 @@ wrapper when :mod:`rtmdet_plus.deploy` is imported; our deploy configs import it
 ``custom_imports`` and ``codebase_config.module``, so it is in effect in MMDeploy's export
 subprocess too (which loads the deploy config again).
 """
+
 import functools
 import inspect
 from typing import Callable

@@ -10,6 +10,7 @@
   non-atomic saver), resume from the newest readable ``epoch_*.pth`` / ``iter_*.pth`` instead,
   with a warning naming both. Checkpoints are still read by the safe, weights-only loader.
 """
+
 import os
 import os.path as osp
 import re
@@ -76,6 +77,7 @@ def checkpoint_is_readable(path: str) -> bool:
             return False
     try:
         from mmengine.runner.checkpoint import _load_checkpoint
+
         _load_checkpoint(path, map_location='cpu')
         return True
     except Exception:  # noqa: B902  (any failure to read: not usable)
@@ -90,8 +92,11 @@ def _step(path: str) -> int:
 def newest_readable_checkpoint(work_dir: str, exclude: Optional[str] = None) -> Optional[str]:
     """The ``epoch_N.pth`` / ``iter_N.pth`` in ``work_dir`` with the largest N (then the
     newest) that :func:`checkpoint_is_readable`, other than ``exclude``."""
-    candidates: List[str] = [osp.join(work_dir, name) for name in os.listdir(work_dir)
-                             if name.endswith('.pth') and TMP_MARK not in name]
+    candidates: List[str] = [
+        osp.join(work_dir, name)
+        for name in os.listdir(work_dir)
+        if name.endswith('.pth') and TMP_MARK not in name
+    ]
     candidates.sort(key=lambda p: (_step(p), osp.getmtime(p)), reverse=True)
     for path in candidates:
         if exclude is not None and osp.abspath(path) == osp.abspath(exclude):
@@ -105,6 +110,7 @@ def newest_readable_checkpoint(work_dir: str, exclude: Optional[str] = None) -> 
 class ResumeFallbackHook(Hook):
     """On ``resume=True`` without a file: resume from the newest readable checkpoint when the
     latest one cannot be read; also removes temporary files a killed save left behind."""
+
     priority = 'VERY_HIGH'
 
     def before_run(self, runner) -> None:
@@ -113,8 +119,9 @@ class ResumeFallbackHook(Hook):
             for name in os.listdir(work_dir):
                 if TMP_MARK in name:
                     os.remove(osp.join(work_dir, name))
-                    runner.logger.warning(f'removed {name}, left in {work_dir} by a save that '
-                                          'did not finish')
+                    runner.logger.warning(
+                        f'removed {name}, left in {work_dir} by a save that did not finish'
+                    )
         if not runner._resume or runner._load_from is not None:
             return
         latest = find_latest_checkpoint(work_dir)
@@ -122,9 +129,13 @@ class ResumeFallbackHook(Hook):
             return
         fallback = newest_readable_checkpoint(work_dir, exclude=latest)
         if fallback is None:
-            raise RuntimeError(f'cannot resume: the latest checkpoint {latest} is truncated or '
-                               f'corrupt and {work_dir} holds no readable epoch_*.pth / '
-                               'iter_*.pth; start again without --resume')
-        runner.logger.warning(f'the latest checkpoint {latest} is truncated or corrupt: '
-                              f'resuming from {fallback}, the newest readable one, instead')
+            raise RuntimeError(
+                f'cannot resume: the latest checkpoint {latest} is truncated or '
+                f'corrupt and {work_dir} holds no readable epoch_*.pth / '
+                'iter_*.pth; start again without --resume'
+            )
+        runner.logger.warning(
+            f'the latest checkpoint {latest} is truncated or corrupt: '
+            f'resuming from {fallback}, the newest readable one, instead'
+        )
         runner._load_from = fallback

@@ -1,5 +1,6 @@
 """``DOTAMetric``: rotated-box VOC mAP (DOTA Task 1), patch merging and submission files, with
 mmrotate 1.x's name and arguments."""
+
 import copy
 import os.path as osp
 import tempfile
@@ -49,13 +50,21 @@ class DOTAMetric(BaseMetric):
 
     default_prefix: Optional[str] = 'dota'
 
-    def __init__(self, iou_thrs: Union[float, List[float]] = 0.5,
-                 scale_ranges: Optional[List[tuple]] = None, metric: Union[str, List[str]] = 'mAP',
-                 predict_box_type: str = 'rbox', format_only: bool = False,
-                 outfile_prefix: Optional[str] = None, merge_patches: bool = False,
-                 iou_thr: float = 0.1, eval_mode: str = '11points',
-                 use_07_metric: Optional[bool] = None, collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        iou_thrs: Union[float, List[float]] = 0.5,
+        scale_ranges: Optional[List[tuple]] = None,
+        metric: Union[str, List[str]] = 'mAP',
+        predict_box_type: str = 'rbox',
+        format_only: bool = False,
+        outfile_prefix: Optional[str] = None,
+        merge_patches: bool = False,
+        iou_thr: float = 0.1,
+        eval_mode: str = '11points',
+        use_07_metric: Optional[bool] = None,
+        collect_device: str = 'cpu',
+        prefix: Optional[str] = None,
+    ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.iou_thrs = [iou_thrs] if isinstance(iou_thrs, (int, float)) else list(iou_thrs)
         self.scale_ranges = scale_ranges
@@ -64,12 +73,13 @@ class DOTAMetric(BaseMetric):
             raise KeyError(f"DOTAMetric supports metric='mAP' only, got {metric!r}")
         self.metric = metric
         if predict_box_type not in ('rbox', 'qbox'):
-            raise ValueError(f"predict_box_type must be 'rbox' or 'qbox', got "
-                             f'{predict_box_type!r}')
+            raise ValueError(f"predict_box_type must be 'rbox' or 'qbox', got {predict_box_type!r}")
         self.predict_box_type = predict_box_type
         if format_only and outfile_prefix is None:
-            raise ValueError('DOTAMetric(format_only=True) needs outfile_prefix, or the results '
-                             'would be written to a temporary folder and deleted')
+            raise ValueError(
+                'DOTAMetric(format_only=True) needs outfile_prefix, or the results '
+                'would be written to a temporary folder and deleted'
+            )
         self.format_only = format_only
         self.outfile_prefix = outfile_prefix
         self.merge_patches = merge_patches
@@ -87,11 +97,19 @@ class DOTAMetric(BaseMetric):
         for sample in data_samples:
             gt = sample.get('gt_instances', {})
             ignored = sample.get('ignored_instances', {})
-            ann = dict(bboxes=self._boxes(gt), labels=self._labels(gt),
-                       bboxes_ignore=self._boxes(ignored), labels_ignore=self._labels(ignored))
+            ann = dict(
+                bboxes=self._boxes(gt),
+                labels=self._labels(gt),
+                bboxes_ignore=self._boxes(ignored),
+                labels_ignore=self._labels(ignored),
+            )
             pred = sample['pred_instances']
-            result = dict(img_id=sample.get('img_id'), bboxes=self._boxes(pred),
-                          scores=_numpy(pred['scores']).reshape(-1), labels=self._labels(pred))
+            result = dict(
+                img_id=sample.get('img_id'),
+                bboxes=self._boxes(pred),
+                scores=_numpy(pred['scores']).reshape(-1),
+                labels=self._labels(pred),
+            )
             self.results.append((copy.deepcopy(ann), result))
 
     def _boxes(self, instances) -> np.ndarray:
@@ -109,14 +127,21 @@ class DOTAMetric(BaseMetric):
         """(K, D + 1) boxes and scores per class of one result."""
         boxes = result['bboxes'].reshape(-1, self.box_dim)
         scores = result['scores'].reshape(-1, 1)
-        return [np.hstack([boxes[result['labels'] == label], scores[result['labels'] == label]])
-                for label in range(len(self.dataset_meta['classes']))]
+        return [
+            np.hstack([boxes[result['labels'] == label], scores[result['labels'] == label]])
+            for label in range(len(self.dataset_meta['classes']))
+        ]
 
     def results2json(self, results: Sequence[dict], outfile_prefix: str) -> str:
         """Dump per-image predictions to ``<outfile_prefix>.bbox.json``; returns the path."""
         records = [
-            dict(image_id=result['img_id'], bbox=box.tolist(), score=float(score),
-                 category_id=int(label)) for result in results
+            dict(
+                image_id=result['img_id'],
+                bbox=box.tolist(),
+                score=float(score),
+                category_id=int(label),
+            )
+            for result in results
             for box, score, label in zip(result['bboxes'], result['scores'], result['labels'])
         ]
         path = f'{outfile_prefix}.bbox.json'
@@ -127,11 +152,12 @@ class DOTAMetric(BaseMetric):
         """Merge patch predictions, write ``Task1_<class>.txt`` under ``outfile_prefix`` and zip
         them to ``<outfile_prefix>/<basename>.zip``; returns the zip path."""
         classes = self.dataset_meta['classes']
-        merged = merge_patch_detections(results, len(classes), self.iou_thr,
-                                        self.predict_box_type)
+        merged = merge_patch_detections(results, len(classes), self.iou_thr, self.predict_box_type)
         if osp.exists(outfile_prefix) and not osp.isdir(outfile_prefix):
-            raise FileExistsError(f'outfile_prefix {outfile_prefix!r} is a file; DOTAMetric '
-                                  'writes a folder of Task1_<class>.txt files there')
+            raise FileExistsError(
+                f'outfile_prefix {outfile_prefix!r} is a file; DOTAMetric '
+                'writes a folder of Task1_<class>.txt files there'
+            )
         paths = write_task1_files(merged, classes, outfile_prefix, self.predict_box_type)
         name = osp.basename(osp.normpath(outfile_prefix))
         return zip_files(paths, osp.join(outfile_prefix, f'{name}.zip'))
@@ -160,9 +186,15 @@ class DOTAMetric(BaseMetric):
             for iou_thr in self.iou_thrs:
                 logger.info(f'\n{"-" * 15}iou_thr: {iou_thr}{"-" * 15}')
                 mean_ap, _ = eval_rbbox_map(
-                    dets, annotations, scale_ranges=self.scale_ranges, iou_thr=iou_thr,
-                    use_07_metric=self.use_07_metric, box_type=self.predict_box_type,
-                    dataset=self.dataset_meta['classes'], logger=logger)
+                    dets,
+                    annotations,
+                    scale_ranges=self.scale_ranges,
+                    iou_thr=iou_thr,
+                    use_07_metric=self.use_07_metric,
+                    box_type=self.predict_box_type,
+                    dataset=self.dataset_meta['classes'],
+                    logger=logger,
+                )
                 mean_ap = float(np.mean(mean_ap))
                 mean_aps.append(mean_ap)
                 eval_results[f'AP{int(round(iou_thr * 100)):02d}'] = round(mean_ap, 3)

@@ -1,4 +1,5 @@
 """The data sample of image classification, with mmpretrain's field names."""
+
 from typing import Union
 
 import torch

@@ -1,4 +1,5 @@
 """Instance masks as tensors."""
+
 import torch
 from torch import Tensor
 

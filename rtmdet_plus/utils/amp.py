@@ -5,6 +5,7 @@ mmengine's ``AmpOptimWrapper`` refuses to start without a GPU/NPU/MLU/MUSA devic
 ``torch.autocast('cpu', dtype=torch.bfloat16)``. bfloat16 has float32's exponent range, so no
 loss scaling is needed; parameters, gradients and optimizer state stay float32.
 """
+
 from contextlib import contextmanager
 from typing import Union
 
@@ -32,7 +33,8 @@ class CPUAmpOptimWrapper(OptimWrapper):
         if cast_dtype is not torch.bfloat16:
             raise ValueError(
                 f'CPUAmpOptimWrapper supports dtype="bfloat16" only, got {dtype!r}: set '
-                "optim_wrapper.dtype='bfloat16' or train without --amp.")
+                "optim_wrapper.dtype='bfloat16' or train without --amp."
+            )
         self.cast_dtype = cast_dtype
 
     @contextmanager
@@ -51,11 +53,15 @@ def enable_amp(cfg: Config) -> str:
     optim_wrapper = cfg.get('optim_wrapper')
     if optim_wrapper is None:
         raise ValueError('--amp needs an optim_wrapper in the config, and it has none.')
-    if optim_wrapper.get('type', 'OptimWrapper') not in ('OptimWrapper', 'AmpOptimWrapper',
-                                                         'CPUAmpOptimWrapper'):
+    if optim_wrapper.get('type', 'OptimWrapper') not in (
+        'OptimWrapper',
+        'AmpOptimWrapper',
+        'CPUAmpOptimWrapper',
+    ):
         raise ValueError(
             f"--amp replaces optim_wrapper.type, but the config's is "
-            f"{optim_wrapper['type']!r}: set mixed precision in the config instead.")
+            f"{optim_wrapper['type']!r}: set mixed precision in the config instead."
+        )
     if torch.cuda.is_available():
         optim_wrapper.type = 'AmpOptimWrapper'
         optim_wrapper.loss_scale = 'dynamic'

@@ -13,6 +13,7 @@ mmengine's ``CheckpointLoader`` use these loaders for local paths and http(s) UR
 ``load_checkpoint``, the Runner's ``load_from`` / ``resume`` and
 ``init_cfg=dict(type='Pretrained')`` all load safely.
 """
+
 import importlib
 import os
 import os.path as osp
@@ -50,7 +51,8 @@ def _history_buffer_statistic(owner: Any, name: str) -> Callable:
     if owner is not HistoryBuffer or name not in allowed:
         raise pickle.UnpicklingError(
             f'getattr({owner!r}, {name!r}) is not allowed: a checkpoint may only refer to '
-            f'the HistoryBuffer statistics {sorted(allowed)}')
+            f'the HistoryBuffer statistics {sorted(allowed)}'
+        )
     return getattr(HistoryBuffer, name)
 
 
@@ -63,8 +65,12 @@ def checkpoint_safe_globals() -> List[SafeGlobal]:
     """
     # numpy 2's module; numpy 1.26 keeps it as an alias of numpy.core.multiarray
     multiarray = importlib.import_module('numpy._core.multiarray')
-    safe: List[SafeGlobal] = [HistoryBuffer, np.ndarray, np.dtype,
-                              (_history_buffer_statistic, 'builtins.getattr')]
+    safe: List[SafeGlobal] = [
+        HistoryBuffer,
+        np.ndarray,
+        np.dtype,
+        (_history_buffer_statistic, 'builtins.getattr'),
+    ]
     for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
         safe.append((multiarray._reconstruct, f'{module}._reconstruct'))
         safe.append((multiarray.scalar, f'{module}.scalar'))
@@ -72,8 +78,11 @@ def checkpoint_safe_globals() -> List[SafeGlobal]:
     # a dtype restores its state on an instance of that class.
     dtype_classes = getattr(np, 'dtypes', None)
     if dtype_classes is not None:
-        safe.extend(cls for cls in vars(dtype_classes).values()
-                    if isinstance(cls, type) and issubclass(cls, np.dtype))
+        safe.extend(
+            cls
+            for cls in vars(dtype_classes).values()
+            if isinstance(cls, type) and issubclass(cls, np.dtype)
+        )
     return safe
 
 
@@ -87,15 +96,16 @@ def _unsafe_globals(file: Any, error: Exception) -> List[str]:
         except Exception:  # a legacy (non-zip) file: fall back to the error text
             names = []
     if not names:
-        names = re.findall(r"GLOBAL (\S+)|but got <class '([^']+)'>|unrecognized function (\S+)",
-                           str(error))
+        names = re.findall(
+            r"GLOBAL (\S+)|but got <class '([^']+)'>|unrecognized function (\S+)", str(error)
+        )
         names = [next(part for part in match if part) for match in names]
     return names
 
 
-def load_checkpoint_file(file: Any,
-                         map_location: MapLocation = None,
-                         source: Optional[str] = None) -> Any:
+def load_checkpoint_file(
+    file: Any, map_location: MapLocation = None, source: Optional[str] = None
+) -> Any:
     """Load a ``torch.save`` file with the weights-only unpickler and our allow-list.
 
     Args:
@@ -117,8 +127,10 @@ def load_checkpoint_file(file: Any,
     except RuntimeError as error:
         if 'PytorchStreamReader' not in str(error):
             raise
-        raise RuntimeError(f'Cannot read the checkpoint {source}, it looks truncated or '
-                           f'corrupt: delete it and download or copy it again. ({error})') from None
+        raise RuntimeError(
+            f'Cannot read the checkpoint {source}, it looks truncated or '
+            f'corrupt: delete it and download or copy it again. ({error})'
+        ) from None
 
 
 def _refusal(file: Any, source: str, error: pickle.UnpicklingError) -> UnsafeCheckpointError:
@@ -134,7 +146,8 @@ def _refusal(file: Any, source: str, error: pickle.UnpicklingError) -> UnsafeChe
         return UnsafeCheckpointError(
             f'Refused to load the checkpoint {source}: the weights-only unpickler cannot read '
             f'it ({detail}). It may be corrupt or not a torch checkpoint at all (e.g. an HTML '
-            'error page saved in place of a download): delete it and fetch it again.')
+            'error page saved in place of a download): delete it and fetch it again.'
+        )
     names = ', '.join(offending) if offending else 'a restricted getattr'
     return UnsafeCheckpointError(
         f'Refused to load the checkpoint {source}: it refers to the pickle global(s) '
@@ -145,7 +158,8 @@ def _refusal(file: Any, source: str, error: pickle.UnpicklingError) -> UnsafeChe
         "tensors (e.g. torch.save({'state_dict': ckpt['state_dict']}, path)), or, when "
         'the global is a plain data type you know to be harmless, allow it with '
         '`torch.serialization.add_safe_globals([...])` before loading. '
-        f'Reason: {detail}')
+        f'Reason: {detail}'
+    )
 
 
 def load_from_local(filename: str, map_location: MapLocation = None) -> Any:
@@ -154,7 +168,8 @@ def load_from_local(filename: str, map_location: MapLocation = None) -> Any:
     if not osp.isfile(path):
         raise FileNotFoundError(
             f'Checkpoint {filename} does not exist: check the path given as load_from, '
-            '--resume, the test CHECKPOINT argument or init_cfg.checkpoint.')
+            '--resume, the test CHECKPOINT argument or init_cfg.checkpoint.'
+        )
     return load_checkpoint_file(path, map_location=map_location)
 
 
@@ -175,10 +190,12 @@ def _download(url: str, cached_file: str, progress: bool) -> Optional[Exception]
     return None
 
 
-def load_from_http(url: str,
-                   map_location: MapLocation = None,
-                   model_dir: Optional[str] = None,
-                   progress: bool = os.isatty(0)) -> Any:
+def load_from_http(
+    url: str,
+    map_location: MapLocation = None,
+    model_dir: Optional[str] = None,
+    progress: bool = os.isatty(0),
+) -> Any:
     """mmengine loader for ``http://`` and ``https://``: cached download, then a safe load.
 
     A file already in the cache is used without network access. In distributed runs local
@@ -201,9 +218,11 @@ def load_from_http(url: str,
             f'Could not download the checkpoint {url}{reason}. If this machine is offline, '
             f'download that URL elsewhere and put the file at {cached_file} (the torch hub '
             'checkpoint cache, torch.hub.get_dir()/checkpoints; set TORCH_HOME to move it): '
-            'it is then used without downloading. Or point the config at a local file.')
-    return load_checkpoint_file(cached_file, map_location=map_location, source=f'{url} '
-                                f'(cached at {cached_file})')
+            'it is then used without downloading. Or point the config at a local file.'
+        )
+    return load_checkpoint_file(
+        cached_file, map_location=map_location, source=f'{url} (cached at {cached_file})'
+    )
 
 
 def register_safe_checkpoint_loaders() -> None:

@@ -7,6 +7,7 @@ turns every BN into SyncBN itself when the world size is above 1). :func:`prepar
 does the CPU equivalent before the Runner is built: it joins the gloo process group (the
 Runner then skips its own initialisation) and selects :class:`CPUDistributedDataParallel`.
 """
+
 import os
 import subprocess
 from datetime import timedelta
@@ -36,10 +37,12 @@ class CPUDistributedDataParallel(MMDistributedDataParallel):
         has_sync_bn = any(isinstance(layer, nn.SyncBatchNorm) for layer in module.modules())
         if has_sync_bn:
             module = revert_sync_batchnorm(module)
-            print_log('CPU distributed run: SyncBatchNorm layers reverted to BatchNorm; each '
-                      'process normalises with its own batch statistics.', logger='current')
-        super().__init__(module=module, detect_anomalous_params=detect_anomalous_params,
-                         **kwargs)
+            print_log(
+                'CPU distributed run: SyncBatchNorm layers reverted to BatchNorm; each '
+                'process normalises with its own batch statistics.',
+                logger='current',
+            )
+        super().__init__(module=module, detect_anomalous_params=detect_anomalous_params, **kwargs)
 
 
 def _scoped_type_name(registry: Registry, name: str) -> str:
@@ -60,8 +63,10 @@ def _set_env_from_slurm() -> None:
     """RANK / WORLD_SIZE / LOCAL_RANK / MASTER_ADDR / MASTER_PORT from SLURM's variables."""
     missing = [name for name in ('SLURM_PROCID', 'SLURM_NTASKS') if name not in os.environ]
     if missing:
-        raise RuntimeError(f'--launcher slurm needs {missing} in the environment: start the '
-                           'job with srun (see tools/slurm_train.sh).')
+        raise RuntimeError(
+            f'--launcher slurm needs {missing} in the environment: start the '
+            'job with srun (see tools/slurm_train.sh).'
+        )
     os.environ['RANK'] = os.environ['SLURM_PROCID']
     os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
     os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
@@ -69,7 +74,8 @@ def _set_env_from_slurm() -> None:
     if 'MASTER_ADDR' not in os.environ:
         node_list = os.environ['SLURM_NODELIST']
         os.environ['MASTER_ADDR'] = subprocess.getoutput(
-            f'scontrol show hostname {node_list} | head -n1')
+            f'scontrol show hostname {node_list} | head -n1'
+        )
 
 
 def init_cpu_process_group(launcher: str, dist_cfg: dict) -> None:
@@ -83,22 +89,35 @@ def init_cpu_process_group(launcher: str, dist_cfg: dict) -> None:
     if launcher == 'slurm':
         _set_env_from_slurm()
     elif launcher != 'pytorch':
-        raise ValueError(f'CPU distributed runs support --launcher pytorch or slurm, '
-                         f'not {launcher!r}.')
-    missing = [name for name in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
-               if name not in os.environ]
+        raise ValueError(
+            f'CPU distributed runs support --launcher pytorch or slurm, not {launcher!r}.'
+        )
+    missing = [
+        name
+        for name in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
+        if name not in os.environ
+    ]
     if missing:
-        raise RuntimeError(f'--launcher {launcher} needs {missing} in the environment: start '
-                           'the processes with torchrun (see tools/dist_train.sh).')
+        raise RuntimeError(
+            f'--launcher {launcher} needs {missing} in the environment: start '
+            'the processes with torchrun (see tools/dist_train.sh).'
+        )
     backend = dist_cfg.get('backend', 'gloo')
     if backend != 'gloo':
-        print_log(f'No GPU: using the gloo backend instead of {backend!r} '
-                  "(set env_cfg.dist_cfg.backend='gloo' to silence this).", logger='current')
+        print_log(
+            f'No GPU: using the gloo backend instead of {backend!r} '
+            "(set env_cfg.dist_cfg.backend='gloo' to silence this).",
+            logger='current',
+        )
     kwargs = {}
     if dist_cfg.get('timeout') is not None:
         kwargs['timeout'] = timedelta(seconds=dist_cfg['timeout'])
-    dist.init_process_group(backend='gloo', rank=int(os.environ['RANK']),
-                            world_size=int(os.environ['WORLD_SIZE']), **kwargs)
+    dist.init_process_group(
+        backend='gloo',
+        rank=int(os.environ['RANK']),
+        world_size=int(os.environ['WORLD_SIZE']),
+        **kwargs,
+    )
 
 
 def prepare_cpu_distributed(cfg: Config) -> bool:
@@ -113,11 +132,16 @@ def prepare_cpu_distributed(cfg: Config) -> bool:
     env_cfg = cfg.get('env_cfg') or {}
     init_cpu_process_group(launcher, dict(env_cfg.get('dist_cfg') or {}))
     wrapper_cfg = cfg.get('model_wrapper_cfg') or dict(
-        broadcast_buffers=False, find_unused_parameters=cfg.get('find_unused_parameters', False))
+        broadcast_buffers=False, find_unused_parameters=cfg.get('find_unused_parameters', False)
+    )
     if wrapper_cfg.get('type', 'MMDistributedDataParallel').split('.')[-1] not in (
-            'MMDistributedDataParallel', 'CPUDistributedDataParallel'):
-        raise ValueError(f"model_wrapper_cfg.type={wrapper_cfg['type']!r} cannot run on the CPU "
-                         'here: remove model_wrapper_cfg or use CPUDistributedDataParallel.')
+        'MMDistributedDataParallel',
+        'CPUDistributedDataParallel',
+    ):
+        raise ValueError(
+            f"model_wrapper_cfg.type={wrapper_cfg['type']!r} cannot run on the CPU "
+            'here: remove model_wrapper_cfg or use CPUDistributedDataParallel.'
+        )
     wrapper_cfg['type'] = _scoped_type_name(MODEL_WRAPPERS, 'CPUDistributedDataParallel')
     cfg.model_wrapper_cfg = wrapper_cfg
     return True

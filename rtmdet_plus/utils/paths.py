@@ -1,6 +1,7 @@
 """Files the installed package carries: configs, tools and the model index under
 ``rtmdet_plus/.mim`` (copies in a wheel, links to the checkout in a development install; laid
 out by ``setup.py``), where mim and mmengine's inferencers look for them."""
+
 import os.path as osp
 
 PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))

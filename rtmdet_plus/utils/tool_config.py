@@ -1,4 +1,5 @@
 """The config handling shared by ``tools/train.py`` and ``tools/test.py``."""
+
 import os.path as osp
 from typing import Optional
 
@@ -8,10 +9,12 @@ from mmengine.registry import init_default_scope
 from .dist import prepare_cpu_distributed
 
 
-def load_tool_config(config: str,
-                     cfg_options: Optional[dict] = None,
-                     work_dir: Optional[str] = None,
-                     launcher: str = 'none') -> Config:
+def load_tool_config(
+    config: str,
+    cfg_options: Optional[dict] = None,
+    work_dir: Optional[str] = None,
+    launcher: str = 'none',
+) -> Config:
     """Read ``config``, apply the command line and prepare the process for the Runner.
 
     - ``cfg_options`` (``--cfg-options k=v``) are merged into the config;
@@ -23,7 +26,8 @@ def load_tool_config(config: str,
     if not osp.isfile(config):
         raise FileNotFoundError(
             f'Config file {config} does not exist: pass a path such as '
-            'configs/rtmdet/rtmdet_tiny_8xb32-300e_coco.py.')
+            'configs/rtmdet/rtmdet_tiny_8xb32-300e_coco.py.'
+        )
     cfg = Config.fromfile(config)
     cfg.launcher = launcher
     if cfg_options:

@@ -62,15 +62,24 @@ def test_nothing_is_patched_outside_the_table():
         if path.name == 'patches.py':
             continue
         tree = ast.parse(path.read_text())
-        imported = {(alias.asname or alias.name).split('.')[0] for node in ast.walk(tree)
-                    if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+        imported = {
+            (alias.asname or alias.name).split('.')[0]
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names
+        }
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, 'id', None) == 'setattr':
                 found.add((path.name, f'setattr at line {node.lineno}'))
             if isinstance(node, ast.Name) and node.id == '_MARK':
                 found.add((path.name, f'_MARK at line {node.lineno}'))
-            targets = node.targets if isinstance(node, ast.Assign) else \
-                [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, (ast.AugAssign, ast.AnnAssign))
+                else []
+            )
             for target in targets:
                 base = target
                 while isinstance(base, ast.Attribute):
@@ -81,8 +90,9 @@ def test_nothing_is_patched_outside_the_table():
 
 
 def test_docstring_shows_the_table():
-    assert patches.render_table() in patches.__doc__, \
+    assert patches.render_table() in patches.__doc__, (
         'the module docstring is out of date: paste render_table() into it'
+    )
 
 
 def test_every_target_is_replaced():
@@ -128,8 +138,13 @@ def test_apply_patches_from_scratch_applies_each_once(monkeypatch):
 def test_a_missing_target_changes_nothing(monkeypatch):
     """A target this MMDeploy lacks raises before anything is replaced."""
     before = {patch.target: current(patch) for patch in PATCHES}
-    bad = Patch('mmdeploy.codebase.base.task:BaseTask.no_such_method', WRAPS,
-                patches.task_scope.scoped_task_init, 'MMDeploy 1.3.1', 'a test')
+    bad = Patch(
+        'mmdeploy.codebase.base.task:BaseTask.no_such_method',
+        WRAPS,
+        patches.task_scope.scoped_task_init,
+        'MMDeploy 1.3.1',
+        'a test',
+    )
     monkeypatch.setattr(patches, 'PATCHES', PATCHES + (bad,))
     monkeypatch.setattr(patches, '_applied', False)
     with pytest.raises(AttributeError, match='no_such_method'):

@@ -1,5 +1,6 @@
 """Name, in the main process's log, the training samples the dataset replaced (see
 :mod:`rtmdet_plus.datasets.bad_samples`), and count them at the end of each epoch."""
+
 from collections import Counter
 
 from mmengine.hooks import Hook
@@ -25,19 +26,24 @@ class BadSampleReportHook(Hook):
                 self.in_epoch[kind] += 1
                 self.examples.setdefault(kind, entry)
                 if kind == 'unusable':
-                    runner.logger.warning(f'skipped training sample {entry} (iteration '
-                                          f'{runner.iter + 1}); another one took its place')
+                    runner.logger.warning(
+                        f'skipped training sample {entry} (iteration '
+                        f'{runner.iter + 1}); another one took its place'
+                    )
 
     def after_train_epoch(self, runner) -> None:
         if self.in_epoch:
             parts = []
             if self.in_epoch['unusable']:
-                parts.append(f'{self.in_epoch["unusable"]} unusable (e.g. '
-                             f'{self.examples["unusable"]})')
+                parts.append(
+                    f'{self.in_epoch["unusable"]} unusable (e.g. {self.examples["unusable"]})'
+                )
             if self.in_epoch['empty']:
-                parts.append(f'{self.in_epoch["empty"]} with no usable box left after the '
-                             'augmentations')
-            runner.logger.warning(f'epoch {runner.epoch + 1}: training samples replaced: '
-                                  + '; '.join(parts))
+                parts.append(
+                    f'{self.in_epoch["empty"]} with no usable box left after the augmentations'
+                )
+            runner.logger.warning(
+                f'epoch {runner.epoch + 1}: training samples replaced: ' + '; '.join(parts)
+            )
         self.in_epoch.clear()
         self.examples.clear()

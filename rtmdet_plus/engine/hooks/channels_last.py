@@ -1,4 +1,5 @@
 """Hook that puts the model in channels-last memory format for training and testing."""
+
 import torch
 from mmengine.hooks import Hook
 

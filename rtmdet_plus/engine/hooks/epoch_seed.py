@@ -21,6 +21,7 @@ The data order is already a function of (seed, epoch) (``DefaultSampler`` with
 so nothing an epoch draws depends on how the run got there. The price: the Mosaic/MixUp caches
 refill at the start of each epoch (their first few dozen images) instead of carrying over.
 """
+
 import random
 from functools import partial
 
@@ -31,7 +32,7 @@ from mmengine.hooks import Hook
 
 from rtmdet_plus.registry import HOOKS
 
-MAX_SEED = 2 ** 32
+MAX_SEED = 2**32
 
 
 def epoch_seed(seed: int, epoch: int, rank: int = 0, worker: int = -1) -> int:
@@ -55,6 +56,7 @@ def seed_worker(worker_id: int, seed: int, epoch: int, rank: int) -> None:
 @HOOKS.register_module()
 class EpochSeedHook(Hook):
     """Re-seed the main process and the loader workers from (seed, epoch) at every epoch."""
+
     priority = 'VERY_HIGH'
 
     def before_train(self, runner) -> None:
@@ -63,8 +65,10 @@ class EpochSeedHook(Hook):
             # workers that live across epochs carry their streams (and Mosaic/MixUp caches)
             # over; restarted ones are seeded per epoch
             object.__setattr__(loader, 'persistent_workers', False)
-            runner.logger.info('EpochSeedHook: loader workers restart at each epoch (seeded '
-                               'from the seed and the epoch), instead of persisting')
+            runner.logger.info(
+                'EpochSeedHook: loader workers restart at each epoch (seeded '
+                'from the seed and the epoch), instead of persisting'
+            )
 
     def before_train_epoch(self, runner) -> None:
         seed = runner.seed  # after a resume: the checkpoint's seed
@@ -77,5 +81,4 @@ class EpochSeedHook(Hook):
             if isinstance(getattr(transform, 'results_cache', None), list):
                 transform.results_cache.clear()
         if loader.num_workers > 0:
-            loader.worker_init_fn = partial(seed_worker, seed=seed, epoch=runner.epoch,
-                                            rank=rank)
+            loader.worker_init_fn = partial(seed_worker, seed=seed, epoch=runner.epoch, rank=rank)

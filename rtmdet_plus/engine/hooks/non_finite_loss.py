@@ -14,6 +14,7 @@ step before the optimizer applies it:
 With an ``AmpOptimWrapper`` the gradients are not checked: its loss scaler already skips the
 steps whose scaled gradients overflow.
 """
+
 import math
 from typing import List, Optional
 
@@ -41,8 +42,11 @@ def non_finite_terms(log_vars: dict) -> List[str]:
 
 def non_finite_grads(model: torch.nn.Module) -> List[str]:
     """Names of the parameters whose gradient holds a NaN or an infinity."""
-    return [name for name, param in model.named_parameters()
-            if param.grad is not None and not torch.isfinite(param.grad).all()]
+    return [
+        name
+        for name, param in model.named_parameters()
+        if param.grad is not None and not torch.isfinite(param.grad).all()
+    ]
 
 
 @HOOKS.register_module()
@@ -53,6 +57,7 @@ class NonFiniteLossHook(Hook):
         action: 'stop' (raise ``FloatingPointError``) or 'skip' (drop the step, count it).
         check_grads: also check the gradients (one pass over the parameters per step).
     """
+
     priority = 'VERY_HIGH'
 
     def __init__(self, action: str = 'stop', check_grads: bool = True):
@@ -71,8 +76,10 @@ class NonFiniteLossHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         wrapper = runner.optim_wrapper
         if not isinstance(wrapper, OptimWrapper):
-            runner.logger.warning('NonFiniteLossHook checks a single OptimWrapper; '
-                                  f'{type(wrapper).__name__} is not checked')
+            runner.logger.warning(
+                'NonFiniteLossHook checks a single OptimWrapper; '
+                f'{type(wrapper).__name__} is not checked'
+            )
             return
         self._runner, self._model = runner, model
         parse_losses = model.parse_losses
@@ -88,8 +95,11 @@ class NonFiniteLossHook(Hook):
     def _checked_update(self, wrapper: OptimWrapper):
         check_grads = self.check_grads and not isinstance(wrapper, AmpOptimWrapper)
 
-        def update_params(loss: torch.Tensor, step_kwargs: Optional[dict] = None,
-                          zero_kwargs: Optional[dict] = None) -> None:
+        def update_params(
+            loss: torch.Tensor,
+            step_kwargs: Optional[dict] = None,
+            zero_kwargs: Optional[dict] = None,
+        ) -> None:
             if not torch.isfinite(loss.detach()).all():
                 terms = non_finite_terms(self._log_vars) or [f'loss={float(loss.detach())}']
                 self._non_finite(wrapper, f'non-finite loss ({", ".join(terms)})')
@@ -100,8 +110,11 @@ class NonFiniteLossHook(Hook):
             if check_grads:
                 bad = non_finite_grads(self._model)
                 if bad:
-                    self._non_finite(wrapper, f'non-finite gradients in {len(bad)} parameter(s) '
-                                              f'(e.g. {", ".join(bad[:3])})')
+                    self._non_finite(
+                        wrapper,
+                        f'non-finite gradients in {len(bad)} parameter(s) '
+                        f'(e.g. {", ".join(bad[:3])})',
+                    )
                     return
             wrapper.step(**(step_kwargs or {}))
             wrapper.zero_grad(**(zero_kwargs or {}))
@@ -110,15 +123,20 @@ class NonFiniteLossHook(Hook):
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         samples = (data_batch or {}).get('data_samples') or []
-        self._files = [sample.metainfo.get('img_path', '?') for sample in samples
-                       if hasattr(sample, 'metainfo')]
+        self._files = [
+            sample.metainfo.get('img_path', '?')
+            for sample in samples
+            if hasattr(sample, 'metainfo')
+        ]
 
     # -- what happens on a bad step ----------------------------------------------------------
     def _non_finite(self, wrapper: OptimWrapper, what: str) -> None:
         wrapper.zero_grad()
         runner = self._runner
-        where = (f'at iteration {runner.iter + 1} (epoch {runner.epoch + 1}); images of the '
-                 f'batch: {", ".join(self._files) or "unknown"}')
+        where = (
+            f'at iteration {runner.iter + 1} (epoch {runner.epoch + 1}); images of the '
+            f'batch: {", ".join(self._files) or "unknown"}'
+        )
         if self.action == 'skip':
             self.skipped += 1
             self.skipped_in_epoch += 1
@@ -130,10 +148,13 @@ class NonFiniteLossHook(Hook):
             f'{what} {where}. Training stopped before the optimizer step, so the weights are not '
             'corrupted, and nothing more is saved; the last checkpoint is '
             f'{last or "none yet"}. Resume from it with a lower learning rate, check these '
-            'images, or set NonFiniteLossHook(action="skip") to drop such steps.')
+            'images, or set NonFiniteLossHook(action="skip") to drop such steps.'
+        )
 
     def after_train_epoch(self, runner) -> None:
         if self.skipped_in_epoch:
-            runner.logger.warning(f'epoch {runner.epoch + 1}: {self.skipped_in_epoch} step(s) with a '
-                                  f'non-finite loss or gradient skipped ({self.skipped} in all)')
+            runner.logger.warning(
+                f'epoch {runner.epoch + 1}: {self.skipped_in_epoch} step(s) with a '
+                f'non-finite loss or gradient skipped ({self.skipped} in all)'
+            )
         self.skipped_in_epoch = 0

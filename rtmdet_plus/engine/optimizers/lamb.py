@@ -1,6 +1,7 @@
 """LAMB (You et al., "Large Batch Optimization for Deep Learning"), as mmpretrain's ``Lamb``
 (timm's variant): Adam moments on globally norm-clipped gradients, decoupled weight decay, and
 per tensor a trust ratio ||w|| / ||update|| when weight decay is on."""
+
 import math
 
 import torch
@@ -17,17 +18,37 @@ class Lamb(Optimizer):
     divided by ``max(1, ||g|| / max_grad_norm)``), ``trust_clip`` (cap the ratio at 1),
     ``always_adapt`` (trust ratio without weight decay too)."""
 
-    def __init__(self, params, lr: float = 1e-3, bias_correction: bool = True,
-                 betas=(0.9, 0.999), eps: float = 1e-6, weight_decay: float = 0.01,
-                 grad_averaging: bool = True, max_grad_norm: float = 1.0,
-                 trust_clip: bool = False, always_adapt: bool = False) -> None:
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        bias_correction: bool = True,
+        betas=(0.9, 0.999),
+        eps: float = 1e-6,
+        weight_decay: float = 0.01,
+        grad_averaging: bool = True,
+        max_grad_norm: float = 1.0,
+        trust_clip: bool = False,
+        always_adapt: bool = False,
+    ) -> None:
         if lr < 0 or eps < 0 or weight_decay < 0:
-            raise ValueError(f'Lamb needs lr, eps and weight_decay >= 0, got {lr}, {eps}, '
-                             f'{weight_decay}')
-        super().__init__(params, dict(
-            lr=lr, bias_correction=bias_correction, betas=betas, eps=eps,
-            weight_decay=weight_decay, grad_averaging=grad_averaging, max_grad_norm=max_grad_norm,
-            trust_clip=trust_clip, always_adapt=always_adapt))
+            raise ValueError(
+                f'Lamb needs lr, eps and weight_decay >= 0, got {lr}, {eps}, {weight_decay}'
+            )
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                bias_correction=bias_correction,
+                betas=betas,
+                eps=eps,
+                weight_decay=weight_decay,
+                grad_averaging=grad_averaging,
+                max_grad_norm=max_grad_norm,
+                trust_clip=trust_clip,
+                always_adapt=always_adapt,
+            ),
+        )
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -35,8 +56,9 @@ class Lamb(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        grads = [p.grad for group in self.param_groups for p in group['params']
-                 if p.grad is not None]
+        grads = [
+            p.grad for group in self.param_groups for p in group['params'] if p.grad is not None
+        ]
         if not grads:
             return loss
         grad_norm = torch.sqrt(sum(g.pow(2).sum() for g in grads))
@@ -63,7 +85,8 @@ class Lamb(Optimizer):
                 exp_avg.mul_(beta1).add_(grad, alpha=first_weight)
                 exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
                 update = (exp_avg / correction1) / (
-                    exp_avg_sq.sqrt() / math.sqrt(correction2) + group['eps'])
+                    exp_avg_sq.sqrt() / math.sqrt(correction2) + group['eps']
+                )
                 if group['weight_decay']:
                     update = update + group['weight_decay'] * p
                 if group['weight_decay'] or group['always_adapt']:

@@ -1,6 +1,7 @@
 """DOTA Task 1 submission files: one ``Task1_<class>.txt`` per class, each line
 ``<image id> <score> x1 y1 x2 y2 x3 y3 x4 y4`` (corners in full-image pixels), zipped for the
 evaluation server (https://captain-whu.github.io/DOTA/evaluation.html)."""
+
 import os
 import os.path as osp
 import zipfile
@@ -19,8 +20,12 @@ def to_quads(boxes: np.ndarray, box_type: str = 'rbox') -> np.ndarray:
     return np.asarray(boxes, np.float32).reshape(-1, 8)
 
 
-def write_task1_files(detections: Dict[str, Sequence[np.ndarray]], classes: Sequence[str],
-                      out_dir: str, box_type: str = 'rbox') -> List[str]:
+def write_task1_files(
+    detections: Dict[str, Sequence[np.ndarray]],
+    classes: Sequence[str],
+    out_dir: str,
+    box_type: str = 'rbox',
+) -> List[str]:
     """Write ``out_dir/Task1_<class>.txt`` for every class (empty when no detection).
 
     Args:
@@ -37,8 +42,9 @@ def write_task1_files(detections: Dict[str, Sequence[np.ndarray]], classes: Sequ
     paths = [osp.join(out_dir, f'Task1_{name}.txt') for name in classes]
     existing = [path for path in paths if osp.exists(path)]
     if existing:
-        raise FileExistsError(f'{existing[0]} already exists; choose a new outfile_prefix or '
-                              'delete the old results')
+        raise FileExistsError(
+            f'{existing[0]} already exists; choose a new outfile_prefix or delete the old results'
+        )
     for label, path in enumerate(paths):
         with open(path, 'w') as file:
             for image_id in sorted(detections):

@@ -6,6 +6,7 @@ Merged detections are shifted by that offset, then per class reduced by rotated 
 (:func:`rtmdet_plus.structures.bbox.rbox_nms`, or mmcv's ``nms_quadri`` for quadrilaterals)
 to drop the copies that overlapping patches found of the same object.
 """
+
 import re
 from collections import defaultdict
 from typing import Dict, Sequence, Tuple
@@ -23,9 +24,11 @@ def parse_patch_name(name: str) -> Tuple[str, int, int]:
     """``'P0001__1024__0___824'`` -> ``('P0001', 0, 824)``: full image id and patch offset."""
     match = PATCH_NAME.match(name)
     if match is None:
-        raise ValueError(f'patch name {name!r} is not <image>__<size>__<x>___<y> (as written by '
-                         'tools/dataset_converters/dota_split.py); merge_patches needs split '
-                         'patches')
+        raise ValueError(
+            f'patch name {name!r} is not <image>__<size>__<x>___<y> (as written by '
+            'tools/dataset_converters/dota_split.py); merge_patches needs split '
+            'patches'
+        )
     return match['image'], int(match['x']), int(match['y'])
 
 
@@ -41,8 +44,9 @@ def shift_boxes(boxes: np.ndarray, dx: float, dy: float, box_type: str = 'rbox')
     return shifted
 
 
-def nms_boxes(boxes: np.ndarray, scores: np.ndarray, iou_thr: float,
-              box_type: str = 'rbox') -> np.ndarray:
+def nms_boxes(
+    boxes: np.ndarray, scores: np.ndarray, iou_thr: float, box_type: str = 'rbox'
+) -> np.ndarray:
     """Indices kept by rotated (or quadrilateral) NMS, highest score first."""
     if len(boxes) == 0:
         return np.zeros(0, dtype=np.int64)
@@ -55,9 +59,9 @@ def nms_boxes(boxes: np.ndarray, scores: np.ndarray, iou_thr: float,
     return keep.numpy().astype(np.int64)
 
 
-def merge_patch_detections(patch_results: Sequence[dict], num_classes: int,
-                           iou_thr: float = 0.1,
-                           box_type: str = 'rbox') -> Dict[str, Sequence[np.ndarray]]:
+def merge_patch_detections(
+    patch_results: Sequence[dict], num_classes: int, iou_thr: float = 0.1, box_type: str = 'rbox'
+) -> Dict[str, Sequence[np.ndarray]]:
     """Full-image detections from per-patch ones.
 
     Args:

@@ -9,6 +9,7 @@ of the best precision at recall 0, 0.1, ..., 1 (``'11points'``, VOC 2007), via m
 
 Boxes: 'rbox' (N, 5) cx, cy, w, h, angle (radians) or 'qbox' (N, 8) corners.
 """
+
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -50,10 +51,14 @@ def box_ious(boxes1: np.ndarray, boxes2: np.ndarray, box_type: str = 'rbox') -> 
     return box_iou_quadri(b1, b2).numpy()
 
 
-def tpfp_rotated(dets: np.ndarray, gts: np.ndarray, gts_ignore: Optional[np.ndarray] = None,
-                 iou_thr: float = 0.5, box_type: str = 'rbox',
-                 area_ranges: Optional[Sequence[Tuple[float, float]]] = None
-                 ) -> Tuple[np.ndarray, np.ndarray]:
+def tpfp_rotated(
+    dets: np.ndarray,
+    gts: np.ndarray,
+    gts_ignore: Optional[np.ndarray] = None,
+    iou_thr: float = 0.5,
+    box_type: str = 'rbox',
+    area_ranges: Optional[Sequence[Tuple[float, float]]] = None,
+) -> Tuple[np.ndarray, np.ndarray]:
     """True/false positive flags of one image's detections of one class.
 
     Args:
@@ -70,8 +75,11 @@ def tpfp_rotated(dets: np.ndarray, gts: np.ndarray, gts_ignore: Optional[np.ndar
     dim = _check_box_type(box_type)
     dets = np.asarray(dets, dtype=np.float32).reshape(-1, dim + 1)
     gts = np.asarray(gts, dtype=np.float32).reshape(-1, dim)
-    gts_ignore = (np.zeros((0, dim), np.float32) if gts_ignore is None else
-                  np.asarray(gts_ignore, dtype=np.float32).reshape(-1, dim))
+    gts_ignore = (
+        np.zeros((0, dim), np.float32)
+        if gts_ignore is None
+        else np.asarray(gts_ignore, dtype=np.float32).reshape(-1, dim)
+    )
     ranges = list(area_ranges) if area_ranges is not None else [(None, None)]
     tp = np.zeros((len(ranges), len(dets)), dtype=np.float32)
     fp = np.zeros((len(ranges), len(dets)), dtype=np.float32)
@@ -87,8 +95,9 @@ def tpfp_rotated(dets: np.ndarray, gts: np.ndarray, gts_ignore: Optional[np.ndar
     gt_areas = box_areas(all_gts, box_type)
     order = np.argsort(-dets[:, -1], kind='stable')
     for k, (low, high) in enumerate(ranges):
-        out_of_range = (np.zeros(len(all_gts), bool) if low is None else
-                        (gt_areas < low) | (gt_areas >= high))
+        out_of_range = (
+            np.zeros(len(all_gts), bool) if low is None else (gt_areas < low) | (gt_areas >= high)
+        )
         taken = np.zeros(len(all_gts), bool)
         for i in order:
             if best_iou[i] >= iou_thr:
@@ -105,11 +114,16 @@ def tpfp_rotated(dets: np.ndarray, gts: np.ndarray, gts_ignore: Optional[np.ndar
     return tp, fp
 
 
-def eval_rbbox_map(det_results: Sequence[Sequence[np.ndarray]], annotations: Sequence[dict],
-                   scale_ranges: Optional[Sequence[Tuple[float, float]]] = None,
-                   iou_thr: float = 0.5, use_07_metric: bool = True, box_type: str = 'rbox',
-                   dataset: Optional[Sequence[str]] = None,
-                   logger: Union[str, object, None] = None) -> Tuple[float, List[Dict]]:
+def eval_rbbox_map(
+    det_results: Sequence[Sequence[np.ndarray]],
+    annotations: Sequence[dict],
+    scale_ranges: Optional[Sequence[Tuple[float, float]]] = None,
+    iou_thr: float = 0.5,
+    use_07_metric: bool = True,
+    box_type: str = 'rbox',
+    dataset: Optional[Sequence[str]] = None,
+    logger: Union[str, object, None] = None,
+) -> Tuple[float, List[Dict]]:
     """mAP of rotated detections over a dataset.
 
     Args:
@@ -129,13 +143,16 @@ def eval_rbbox_map(det_results: Sequence[Sequence[np.ndarray]], annotations: Seq
     """
     dim = _check_box_type(box_type)
     if len(det_results) != len(annotations):
-        raise ValueError(f'eval_rbbox_map: {len(det_results)} detection results for '
-                         f'{len(annotations)} annotations')
+        raise ValueError(
+            f'eval_rbbox_map: {len(det_results)} detection results for '
+            f'{len(annotations)} annotations'
+        )
     if not det_results:
         raise ValueError('eval_rbbox_map: no images to evaluate')
     num_classes = len(det_results[0])
-    area_ranges = ([(low**2, high**2) for low, high in scale_ranges]
-                   if scale_ranges is not None else None)
+    area_ranges = (
+        [(low**2, high**2) for low, high in scale_ranges] if scale_ranges is not None else None
+    )
     num_scales = len(area_ranges) if area_ranges is not None else 1
     mode = '11points' if use_07_metric else 'area'
     empty = np.zeros((0, dim), dtype=np.float32)
@@ -150,8 +167,9 @@ def eval_rbbox_map(det_results: Sequence[Sequence[np.ndarray]], annotations: Seq
             ignore_labels = np.asarray(ann.get('labels_ignore', []), int).reshape(-1)
             cls_gts = gts[gt_labels == label]
             cls_dets = np.asarray(dets[label], np.float32).reshape(-1, dim + 1)
-            tp, fp = tpfp_rotated(cls_dets, cls_gts, ignore[ignore_labels == label], iou_thr,
-                                  box_type, area_ranges)
+            tp, fp = tpfp_rotated(
+                cls_dets, cls_gts, ignore[ignore_labels == label], iou_thr, box_type, area_ranges
+            )
             tps.append(tp)
             fps.append(fp)
             scores.append(cls_dets[:, -1])
@@ -169,9 +187,15 @@ def eval_rbbox_map(det_results: Sequence[Sequence[np.ndarray]], annotations: Seq
         precisions = tp / np.maximum(tp + fp, eps)
         if area_ranges is None:
             recalls, precisions, num_gts = recalls[0], precisions[0], int(num_gts[0])
-        results.append(dict(num_gts=num_gts, num_dets=len(order), recall=recalls,
-                            precision=precisions,
-                            ap=average_precision(recalls, precisions, mode)))
+        results.append(
+            dict(
+                num_gts=num_gts,
+                num_dets=len(order),
+                recall=recalls,
+                precision=precisions,
+                ap=average_precision(recalls, precisions, mode),
+            )
+        )
     mean_ap = _mean_ap(results, num_scales, area_ranges is not None)
     print_map_summary(mean_ap, results, dataset, area_ranges, logger)
     return mean_ap, results
@@ -180,18 +204,25 @@ def eval_rbbox_map(det_results: Sequence[Sequence[np.ndarray]], annotations: Seq
 def _mean_ap(results: List[Dict], num_scales: int, per_scale: bool) -> Union[float, List[float]]:
     """Mean over classes with ground truth (0 when none has)."""
     aps = np.array([np.atleast_1d(r['ap']) for r in results], dtype=np.float64).reshape(
-        len(results), num_scales)
+        len(results), num_scales
+    )
     num_gts = np.array([np.atleast_1d(r['num_gts']) for r in results]).reshape(
-        len(results), num_scales)
-    means = [float(aps[num_gts[:, k] > 0, k].mean()) if (num_gts[:, k] > 0).any() else 0.0
-             for k in range(num_scales)]
+        len(results), num_scales
+    )
+    means = [
+        float(aps[num_gts[:, k] > 0, k].mean()) if (num_gts[:, k] > 0).any() else 0.0
+        for k in range(num_scales)
+    ]
     return means if per_scale else means[0]
 
 
-def print_map_summary(mean_ap: Union[float, List[float]], results: List[Dict],
-                      dataset: Optional[Sequence[str]] = None,
-                      area_ranges: Optional[Sequence[Tuple[float, float]]] = None,
-                      logger: Union[str, object, None] = None) -> None:
+def print_map_summary(
+    mean_ap: Union[float, List[float]],
+    results: List[Dict],
+    dataset: Optional[Sequence[str]] = None,
+    area_ranges: Optional[Sequence[Tuple[float, float]]] = None,
+    logger: Union[str, object, None] = None,
+) -> None:
     """Log a table of gts, dets, recall and AP per class, and the mAP."""
     if logger == 'silent':
         return
@@ -203,9 +234,15 @@ def print_map_summary(mean_ap: Union[float, List[float]], results: List[Dict],
         rows = [['class', 'gts', 'dets', 'recall', 'ap']]
         for name, result in zip(names, results):
             recall = np.atleast_2d(result['recall'])[k]
-            rows.append([name, int(np.atleast_1d(result['num_gts'])[k]), result['num_dets'],
-                         f'{recall[-1] if recall.size else 0.0:.3f}',
-                         f'{float(np.atleast_1d(result["ap"])[k]):.3f}'])
+            rows.append(
+                [
+                    name,
+                    int(np.atleast_1d(result['num_gts'])[k]),
+                    result['num_dets'],
+                    f'{recall[-1] if recall.size else 0.0:.3f}',
+                    f'{float(np.atleast_1d(result["ap"])[k]):.3f}',
+                ]
+            )
         rows.append(['mAP', '', '', '', f'{mean:.3f}'])
         table = AsciiTable(rows)
         table.inner_footing_row_border = True

@@ -10,6 +10,7 @@ so its ImageNet checkpoints and mmdet's RTMDet-l-ConvNeXt-B checkpoint load with
 mmpretrain itself is not needed. mmdet's ``LearningRateDecayOptimizerConstructor`` recognises
 the class by its name and the ``downsample_layers`` / ``stages`` parameter names.
 """
+
 from itertools import chain
 from typing import Dict, List, Sequence, Tuple, Union
 
@@ -41,8 +42,9 @@ class LayerNorm2d(nn.LayerNorm):
     def forward(self, x: Tensor, channels_last: bool = False) -> Tensor:
         if channels_last:
             return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-        x = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias,
-                         self.eps)
+        x = F.layer_norm(
+            x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps
+        )
         return x.permute(0, 3, 1, 2).contiguous()
 
 
@@ -51,8 +53,9 @@ def layer_norm_2d(norm_cfg: dict, channels: int) -> LayerNorm2d:
     norm_cfg = dict(norm_cfg)
     norm_type = norm_cfg.pop('type', 'LN2d')
     if norm_type not in ('LN2d', 'mmpretrain.LN2d'):
-        raise ValueError(f"ConvNeXt supports norm_cfg=dict(type='LN2d', eps=...) only, "
-                         f'got type {norm_type!r}')
+        raise ValueError(
+            f"ConvNeXt supports norm_cfg=dict(type='LN2d', eps=...) only, got type {norm_type!r}"
+        )
     return LayerNorm2d(channels, **norm_cfg)
 
 
@@ -68,9 +71,16 @@ class ConvNeXtBlock(BaseModule):
             memory when the input requires grad.
     """
 
-    def __init__(self, channels: int, norm_cfg: dict, act_cfg: dict, mlp_ratio: float = 4.,
-                 drop_path_rate: float = 0., layer_scale_init_value: float = 1e-6,
-                 with_cp: bool = False) -> None:
+    def __init__(
+        self,
+        channels: int,
+        norm_cfg: dict,
+        act_cfg: dict,
+        mlp_ratio: float = 4.0,
+        drop_path_rate: float = 0.0,
+        layer_scale_init_value: float = 1e-6,
+        with_cp: bool = False,
+    ) -> None:
         super().__init__()
         self.with_cp = with_cp
         hidden = int(mlp_ratio * channels)
@@ -79,12 +89,15 @@ class ConvNeXtBlock(BaseModule):
         self.pointwise_conv1 = nn.Linear(channels, hidden)
         self.act = build_activation_layer(act_cfg)
         self.pointwise_conv2 = nn.Linear(hidden, channels)
-        self.gamma = (nn.Parameter(torch.full((channels,), float(layer_scale_init_value)))
-                      if layer_scale_init_value > 0 else None)
+        self.gamma = (
+            nn.Parameter(torch.full((channels,), float(layer_scale_init_value)))
+            if layer_scale_init_value > 0
+            else None
+        )
         self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
 
     def _residual(self, x: Tensor) -> Tensor:
-        y = self.depthwise_conv(x).permute(0, 2, 3, 1)          # (N, H, W, C)
+        y = self.depthwise_conv(x).permute(0, 2, 3, 1)  # (N, H, W, C)
         y = self.pointwise_conv2(self.act(self.pointwise_conv1(self.norm(y, channels_last=True))))
         y = y.permute(0, 3, 1, 2)
         if self.gamma is not None:
@@ -118,38 +131,46 @@ class ConvNeXt(BaseModule):
             (classification); False returns (N, C, H, W) maps (detection).
         with_cp: activation checkpointing in every block.
     """
+
     arch_settings = ARCH_SETTINGS
 
-    def __init__(self,
-                 arch: Union[str, dict] = 'tiny',
-                 in_channels: int = 3,
-                 stem_patch_size: int = 4,
-                 norm_cfg=dict(type='LN2d', eps=1e-6),
-                 act_cfg=dict(type='GELU'),
-                 linear_pw_conv: bool = True,
-                 use_grn: bool = False,
-                 drop_path_rate: float = 0.,
-                 layer_scale_init_value: float = 1e-6,
-                 out_indices: Union[int, Sequence[int]] = -1,
-                 frozen_stages: int = 0,
-                 gap_before_final_norm: bool = True,
-                 with_cp: bool = False,
-                 init_cfg=[
-                     dict(type='TruncNormal', layer=['Conv2d', 'Linear'], std=.02, bias=0.),
-                     dict(type='Constant', layer=['LayerNorm'], val=1., bias=0.),
-                 ]) -> None:
+    def __init__(
+        self,
+        arch: Union[str, dict] = 'tiny',
+        in_channels: int = 3,
+        stem_patch_size: int = 4,
+        norm_cfg=dict(type='LN2d', eps=1e-6),
+        act_cfg=dict(type='GELU'),
+        linear_pw_conv: bool = True,
+        use_grn: bool = False,
+        drop_path_rate: float = 0.0,
+        layer_scale_init_value: float = 1e-6,
+        out_indices: Union[int, Sequence[int]] = -1,
+        frozen_stages: int = 0,
+        gap_before_final_norm: bool = True,
+        with_cp: bool = False,
+        init_cfg=[
+            dict(type='TruncNormal', layer=['Conv2d', 'Linear'], std=0.02, bias=0.0),
+            dict(type='Constant', layer=['LayerNorm'], val=1.0, bias=0.0),
+        ],
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         if not linear_pw_conv or use_grn:
-            raise ValueError('ConvNeXt here is v1 with linear pointwise convs: '
-                             'linear_pw_conv must be True and use_grn False')
+            raise ValueError(
+                'ConvNeXt here is v1 with linear pointwise convs: '
+                'linear_pw_conv must be True and use_grn False'
+            )
         if isinstance(arch, str):
             if arch not in ARCH_SETTINGS:
-                raise ValueError(f'unknown ConvNeXt arch {arch!r}: choose one of '
-                                 f'{sorted(ARCH_SETTINGS)} or give dict(depths=..., channels=...)')
+                raise ValueError(
+                    f'unknown ConvNeXt arch {arch!r}: choose one of '
+                    f'{sorted(ARCH_SETTINGS)} or give dict(depths=..., channels=...)'
+                )
             arch = ARCH_SETTINGS[arch]
         if set(arch) != {'depths', 'channels'} or len(arch['depths']) != len(arch['channels']):
-            raise ValueError(f'ConvNeXt arch must hold depths and channels of equal length, '
-                             f'got {arch}')
+            raise ValueError(
+                f'ConvNeXt arch must hold depths and channels of equal length, got {arch}'
+            )
         self.depths, self.channels = list(arch['depths']), list(arch['channels'])
         num_stages = len(self.depths)
         out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
@@ -160,21 +181,40 @@ class ConvNeXt(BaseModule):
         self.gap_before_final_norm = gap_before_final_norm
 
         channels = self.channels
-        self.downsample_layers = nn.ModuleList([nn.Sequential(
-            nn.Conv2d(in_channels, channels[0], stem_patch_size, stride=stem_patch_size),
-            layer_norm_2d(norm_cfg, channels[0]))])
+        self.downsample_layers = nn.ModuleList(
+            [
+                nn.Sequential(
+                    nn.Conv2d(in_channels, channels[0], stem_patch_size, stride=stem_patch_size),
+                    layer_norm_2d(norm_cfg, channels[0]),
+                )
+            ]
+        )
         self.downsample_layers.extend(
-            nn.Sequential(layer_norm_2d(norm_cfg, channels[i - 1]),
-                          nn.Conv2d(channels[i - 1], channels[i], 2, stride=2))
-            for i in range(1, num_stages))
+            nn.Sequential(
+                layer_norm_2d(norm_cfg, channels[i - 1]),
+                nn.Conv2d(channels[i - 1], channels[i], 2, stride=2),
+            )
+            for i in range(1, num_stages)
+        )
         rates = torch.linspace(0, drop_path_rate, sum(self.depths)).tolist()
         self.stages = nn.ModuleList()
         for i, depth in enumerate(self.depths):
             first = sum(self.depths[:i])
-            self.stages.append(nn.Sequential(*(
-                ConvNeXtBlock(channels[i], norm_cfg, act_cfg, drop_path_rate=rates[first + j],
-                              layer_scale_init_value=layer_scale_init_value, with_cp=with_cp)
-                for j in range(depth))))
+            self.stages.append(
+                nn.Sequential(
+                    *(
+                        ConvNeXtBlock(
+                            channels[i],
+                            norm_cfg,
+                            act_cfg,
+                            drop_path_rate=rates[first + j],
+                            layer_scale_init_value=layer_scale_init_value,
+                            with_cp=with_cp,
+                        )
+                        for j in range(depth)
+                    )
+                )
+            )
             if i in self.out_indices:
                 self.add_module(f'norm{i}', layer_norm_2d(norm_cfg, channels[i]))
         self._freeze_stages()

@@ -1,4 +1,5 @@
 """CSPNeXt backbone of RTMDet (P5: strides 8-32, P6: strides 8-64)."""
+
 import math
 from typing import Sequence, Tuple
 
@@ -9,19 +10,34 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from rtmdet_plus.registry import MODELS
+
 from ..layers import CSPLayer, SPPBottleneck
 
 # Per stage: in_channels, out_channels, num_blocks, add_identity, use_spp (before widen/deepen).
 ARCH_SETTINGS = {
-    'P5': [(64, 128, 3, True, False), (128, 256, 6, True, False),
-           (256, 512, 6, True, False), (512, 1024, 3, False, True)],
-    'P6': [(64, 128, 3, True, False), (128, 256, 6, True, False),
-           (256, 512, 6, True, False), (512, 768, 3, True, False),
-           (768, 1024, 3, False, True)],
+    'P5': [
+        (64, 128, 3, True, False),
+        (128, 256, 6, True, False),
+        (256, 512, 6, True, False),
+        (512, 1024, 3, False, True),
+    ],
+    'P6': [
+        (64, 128, 3, True, False),
+        (128, 256, 6, True, False),
+        (256, 512, 6, True, False),
+        (512, 768, 3, True, False),
+        (768, 1024, 3, False, True),
+    ],
 }
 
-KAIMING_INIT = dict(type='Kaiming', layer='Conv2d', a=math.sqrt(5), distribution='uniform',
-                    mode='fan_in', nonlinearity='leaky_relu')
+KAIMING_INIT = dict(
+    type='Kaiming',
+    layer='Conv2d',
+    a=math.sqrt(5),
+    distribution='uniform',
+    mode='fan_in',
+    nonlinearity='leaky_relu',
+)
 
 
 @MODELS.register_module()
@@ -45,22 +61,24 @@ class CSPNeXt(BaseModule):
     Parameter names equal mmdet's ``CSPNeXt`` (``stem.*``, ``stage{i}.*``).
     """
 
-    def __init__(self,
-                 arch: str = 'P5',
-                 deepen_factor: float = 1.0,
-                 widen_factor: float = 1.0,
-                 out_indices: Sequence[int] = (2, 3, 4),
-                 frozen_stages: int = -1,
-                 use_depthwise: bool = False,
-                 expand_ratio: float = 0.5,
-                 arch_ovewrite: list = None,
-                 spp_kernel_sizes: Sequence[int] = (5, 9, 13),
-                 channel_attention: bool = True,
-                 conv_cfg=None,
-                 norm_cfg=dict(type='BN', momentum=0.03, eps=0.001),
-                 act_cfg=dict(type='SiLU'),
-                 norm_eval: bool = False,
-                 init_cfg=KAIMING_INIT) -> None:
+    def __init__(
+        self,
+        arch: str = 'P5',
+        deepen_factor: float = 1.0,
+        widen_factor: float = 1.0,
+        out_indices: Sequence[int] = (2, 3, 4),
+        frozen_stages: int = -1,
+        use_depthwise: bool = False,
+        expand_ratio: float = 0.5,
+        arch_ovewrite: list = None,
+        spp_kernel_sizes: Sequence[int] = (5, 9, 13),
+        channel_attention: bool = True,
+        conv_cfg=None,
+        norm_cfg=dict(type='BN', momentum=0.03, eps=0.001),
+        act_cfg=dict(type='SiLU'),
+        norm_eval: bool = False,
+        init_cfg=KAIMING_INIT,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         if arch not in ARCH_SETTINGS and not arch_ovewrite:
             raise ValueError(f'CSPNeXt arch must be one of {sorted(ARCH_SETTINGS)}, got {arch!r}')
@@ -78,7 +96,8 @@ class CSPNeXt(BaseModule):
         self.stem = nn.Sequential(
             ConvModule(3, stem_mid, 3, stride=2, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg),
             ConvModule(stem_mid, stem_mid, 3, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg),
-            ConvModule(stem_mid, stem_out, 3, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg))
+            ConvModule(stem_mid, stem_out, 3, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg),
+        )
         self.layers = ['stem']
         downsample_conv = DepthwiseSeparableConvModule if use_depthwise else ConvModule
         for index, (in_ch, out_ch, num_blocks, add_identity, use_spp) in enumerate(stages, 1):
@@ -87,14 +106,23 @@ class CSPNeXt(BaseModule):
             stage = [downsample_conv(in_ch, out_ch, 3, stride=2, padding=1, **common)]
             if use_spp:
                 stage.append(SPPBottleneck(out_ch, out_ch, kernel_sizes=spp_kernel_sizes, **common))
-            stage.append(CSPLayer(out_ch, out_ch, num_blocks=num_blocks, add_identity=add_identity,
-                                  use_depthwise=use_depthwise, expand_ratio=expand_ratio,
-                                  channel_attention=channel_attention, **common))
+            stage.append(
+                CSPLayer(
+                    out_ch,
+                    out_ch,
+                    num_blocks=num_blocks,
+                    add_identity=add_identity,
+                    use_depthwise=use_depthwise,
+                    expand_ratio=expand_ratio,
+                    channel_attention=channel_attention,
+                    **common,
+                )
+            )
             self.add_module(f'stage{index}', nn.Sequential(*stage))
             self.layers.append(f'stage{index}')
 
     def _freeze_stages(self) -> None:
-        for name in self.layers[:self.frozen_stages + 1]:
+        for name in self.layers[: self.frozen_stages + 1]:
             layer = getattr(self, name)
             layer.eval()
             for param in layer.parameters():

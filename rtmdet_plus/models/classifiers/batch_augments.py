@@ -1,5 +1,6 @@
 """Batch augmentations of image classification: Mixup and CutMix (mmpretrain's semantics),
 one of them picked at random per batch."""
+
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -37,13 +38,16 @@ class CutMix:
     """Paste a box of a permuted batch's images into each image; targets mix by the pasted
     area: ``lam = 1 - box area / image area`` (``lam ~ Beta(alpha, alpha)`` sets the size)."""
 
-    def __init__(self, alpha: float, cutmix_minmax: Optional[List[float]] = None,
-                 correct_lam: bool = True) -> None:
+    def __init__(
+        self, alpha: float, cutmix_minmax: Optional[List[float]] = None, correct_lam: bool = True
+    ) -> None:
         if alpha <= 0:
             raise ValueError(f'CutMix alpha must be positive, got {alpha}')
         if cutmix_minmax is not None or not correct_lam:
-            raise ValueError('CutMix here draws boxes from lam and corrects lam by the box area '
-                             '(cutmix_minmax=None, correct_lam=True)')
+            raise ValueError(
+                'CutMix here draws boxes from lam and corrects lam by the box area '
+                '(cutmix_minmax=None, correct_lam=True)'
+            )
         self.alpha = alpha
 
     def __call__(self, inputs: Tensor, scores: Tensor) -> Tuple[Tensor, Tensor]:
@@ -72,12 +76,16 @@ class RandomBatchAugment:
             cfg = dict(cfg)
             name = cfg.pop('type')
             if name not in BATCH_AUGMENTS:
-                raise ValueError(f'unknown batch augment {name!r}: choose from {list(BATCH_AUGMENTS)}')
+                raise ValueError(
+                    f'unknown batch augment {name!r}: choose from {list(BATCH_AUGMENTS)}'
+                )
             self.augments.append(BATCH_AUGMENTS[name](**cfg))
         if probs is None:
             probs = [1 / len(self.augments)] * len(self.augments)
         if len(probs) != len(self.augments) or sum(probs) > 1 + 1e-6:
-            raise ValueError(f'probs {probs} must give one probability per augment, summing to <= 1')
+            raise ValueError(
+                f'probs {probs} must give one probability per augment, summing to <= 1'
+            )
         self.probs = list(probs) + ([1 - sum(probs)] if sum(probs) < 1 else [])
 
     def __call__(self, inputs: Tensor, scores: Tensor) -> Tuple[Tensor, Tensor]:

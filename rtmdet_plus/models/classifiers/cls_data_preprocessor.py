@@ -1,4 +1,5 @@
 """Data preprocessor of image classification (mmpretrain's ``ClsDataPreprocessor`` arguments)."""
+
 from typing import Optional, Sequence
 
 import torch
@@ -6,6 +7,7 @@ import torch.nn.functional as F
 from mmengine.model import ImgDataPreprocessor
 
 from rtmdet_plus.registry import MODELS
+
 from .batch_augments import RandomBatchAugment
 
 
@@ -21,14 +23,26 @@ class ClsDataPreprocessor(ImgDataPreprocessor):
         batch_augments: ``dict(augments=[...], probs=None)``, see :class:`RandomBatchAugment`.
     """
 
-    def __init__(self, mean: Optional[Sequence[float]] = None,
-                 std: Optional[Sequence[float]] = None, pad_size_divisor: int = 1,
-                 pad_value: float = 0, to_rgb: bool = False, to_onehot: bool = False,
-                 num_classes: Optional[int] = None, batch_augments: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        mean: Optional[Sequence[float]] = None,
+        std: Optional[Sequence[float]] = None,
+        pad_size_divisor: int = 1,
+        pad_value: float = 0,
+        to_rgb: bool = False,
+        to_onehot: bool = False,
+        num_classes: Optional[int] = None,
+        batch_augments: Optional[dict] = None,
+    ) -> None:
         if (mean is None) != (std is None):
             raise ValueError('give both mean and std to normalise, or neither')
-        super().__init__(mean=mean, std=std, pad_size_divisor=pad_size_divisor,
-                         pad_value=pad_value, bgr_to_rgb=to_rgb)
+        super().__init__(
+            mean=mean,
+            std=std,
+            pad_size_divisor=pad_size_divisor,
+            pad_value=pad_value,
+            bgr_to_rgb=to_rgb,
+        )
         self.num_classes = num_classes
         self.batch_augments = RandomBatchAugment(**batch_augments) if batch_augments else None
         self.to_onehot = to_onehot or self.batch_augments is not None
@@ -36,8 +50,7 @@ class ClsDataPreprocessor(ImgDataPreprocessor):
     def forward(self, data: dict, training: bool = False) -> dict:
         data = super().forward(data, training)
         inputs, samples = data['inputs'], data.get('data_samples')
-        if samples and 'gt_label' in samples[0] and 'gt_score' not in samples[0] \
-                and self.to_onehot:
+        if samples and 'gt_label' in samples[0] and 'gt_score' not in samples[0] and self.to_onehot:
             if self.num_classes is None:
                 raise ValueError('ClsDataPreprocessor needs num_classes for one-hot labels')
             labels = torch.cat([sample.gt_label for sample in samples]).to(inputs.device)

@@ -1,5 +1,6 @@
 """Image classifier: backbone -> neck -> head (mmpretrain's ``ImageClassifier``; state-dict
 ``backbone.*``, ``neck.*``, ``head.*``)."""
+
 from typing import List, Optional
 
 from mmengine.model import BaseModel
@@ -23,9 +24,16 @@ class ImageClassifier(BaseModel):
     the data samples with ``pred_score`` (C,) softmax scores and ``pred_label``.
     """
 
-    def __init__(self, backbone: dict, neck: Optional[dict] = None, head: Optional[dict] = None,
-                 pretrained: Optional[str] = None, train_cfg: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
+    def __init__(
+        self,
+        backbone: dict,
+        neck: Optional[dict] = None,
+        head: Optional[dict] = None,
+        pretrained: Optional[str] = None,
+        train_cfg: Optional[dict] = None,
+        data_preprocessor: Optional[dict] = None,
+        init_cfg=None,
+    ) -> None:
         if pretrained is not None:
             init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         data_preprocessor = dict(data_preprocessor or {})
@@ -42,8 +50,12 @@ class ImageClassifier(BaseModel):
         feats = self.backbone(inputs)
         return self.neck(feats) if self.neck is not None else feats
 
-    def forward(self, inputs: Tensor, data_samples: Optional[List[ClsDataSample]] = None,
-                mode: str = 'tensor'):
+    def forward(
+        self,
+        inputs: Tensor,
+        data_samples: Optional[List[ClsDataSample]] = None,
+        mode: str = 'tensor',
+    ):
         if mode == 'tensor':
             feats = self.extract_feat(inputs)
             return self.head(feats) if self.head is not None else feats

@@ -1,4 +1,6 @@
-"""Linear classification head (mmpretrain's ``LinearClsHead``: state-dict ``fc.weight``/``fc.bias``)."""
+"""Linear classification head (mmpretrain's ``LinearClsHead``: state-dict
+``fc.weight``/``fc.bias``)."""
+
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -26,10 +28,15 @@ class LinearClsHead(BaseModule):
             of each training batch; needs hard labels (not Mixup/CutMix soft targets).
     """
 
-    def __init__(self, num_classes: int, in_channels: int,
-                 loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-                 topk: Sequence[int] = (1, ), cal_acc: bool = False,
-                 init_cfg=dict(type='Normal', layer='Linear', std=0.01)) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk: Sequence[int] = (1,),
+        cal_acc: bool = False,
+        init_cfg=dict(type='Normal', layer='Linear', std=0.01),
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         if num_classes <= 0:
             raise ValueError(f'num_classes={num_classes} must be positive')
@@ -57,21 +64,31 @@ class LinearClsHead(BaseModule):
         losses = dict(loss=self.loss_module(logits, targets, avg_factor=logits.size(0)))
         if self.cal_acc:
             if targets.dim() != 1:
-                raise ValueError('cal_acc=True needs hard labels; with batch augments (Mixup, '
-                                 'CutMix) the targets are soft: set cal_acc=False')
+                raise ValueError(
+                    'cal_acc=True needs hard labels; with batch augments (Mixup, '
+                    'CutMix) the targets are soft: set cal_acc=False'
+                )
             accuracies = topk_accuracy(logits.detach(), targets, self.topk)
-            losses.update({f'accuracy_top-{k}': logits.new_tensor(acc)
-                           for k, acc in zip(self.topk, accuracies)})
+            losses.update(
+                {
+                    f'accuracy_top-{k}': logits.new_tensor(acc)
+                    for k, acc in zip(self.topk, accuracies)
+                }
+            )
         return losses
 
-    def predict(self, feats: Tuple[Tensor, ...],
-                data_samples: Optional[List[Optional[ClsDataSample]]] = None
-                ) -> List[ClsDataSample]:
+    def predict(
+        self,
+        feats: Tuple[Tensor, ...],
+        data_samples: Optional[List[Optional[ClsDataSample]]] = None,
+    ) -> List[ClsDataSample]:
         """Softmax scores and the argmax label, set on (copies of) ``data_samples``."""
         scores = F.softmax(self(feats), dim=1)
         labels = scores.argmax(dim=1, keepdim=True).detach()
         data_samples = data_samples or [None] * scores.size(0)
-        return [(sample if sample is not None else ClsDataSample())
-                .set_pred_score(score).set_pred_label(label)
-                for sample, score, label in zip(data_samples, scores, labels)]
-
+        return [
+            (sample if sample is not None else ClsDataSample())
+            .set_pred_score(score)
+            .set_pred_label(label)
+            for sample, score, label in zip(data_samples, scores, labels)
+        ]

@@ -12,6 +12,7 @@ boxes and class-aware rotated NMS (``nms=dict(type='nms_rotated', ...)``, by our
 
 State-dict names equal mmrotate 1.x's ``RotatedRTMDetHead`` / ``RotatedRTMDetSepBNHead``.
 """
+
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -66,22 +67,26 @@ class RotatedRTMDetHead(RTMDetHead):
     The export rewriter uses :meth:`box_maps` and the public surface of :class:`RTMDetHead`.
     """
 
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 angle_version: str = 'le90',
-                 use_hbbox_loss: bool = False,
-                 scale_angle: bool = True,
-                 angle_coder=dict(type='PseudoAngleCoder'),
-                 loss_angle=None,
-                 bbox_coder=dict(type='DistanceAnglePointCoder'),
-                 loss_bbox=dict(type='RotatedIoULoss', mode='linear', loss_weight=2.0),
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        angle_version: str = 'le90',
+        use_hbbox_loss: bool = False,
+        scale_angle: bool = True,
+        angle_coder=dict(type='PseudoAngleCoder'),
+        loss_angle=None,
+        bbox_coder=dict(type='DistanceAnglePointCoder'),
+        loss_bbox=dict(type='RotatedIoULoss', mode='linear', loss_weight=2.0),
+        **kwargs,
+    ) -> None:
         check_angle_version(angle_version)
         if use_hbbox_loss and loss_angle is None:
-            raise ValueError(f'{type(self).__name__}: use_hbbox_loss=True learns the angle from '
-                             'loss_angle only; give loss_angle (e.g. an L1 loss) or set '
-                             'use_hbbox_loss=False')
+            raise ValueError(
+                f'{type(self).__name__}: use_hbbox_loss=True learns the angle from '
+                'loss_angle only; give loss_angle (e.g. an L1 loss) or set '
+                'use_hbbox_loss=False'
+            )
         self.angle_version = angle_version
         self.use_hbbox_loss = use_hbbox_loss
         self.is_scale_angle = scale_angle
@@ -94,13 +99,17 @@ class RotatedRTMDetHead(RTMDetHead):
     def _build_bbox_coder(self, bbox_coder, angle_version: str):
         bbox_coder = ConfigDict(bbox_coder or dict(type='DistanceAnglePointCoder'))
         if bbox_coder.get('type') not in ROTATED_BOX_CODERS:
-            raise ValueError(f'{type(self).__name__} decodes side distances and an angle; '
-                             f"bbox_coder must be dict(type='DistanceAnglePointCoder'), got "
-                             f'{dict(bbox_coder)}')
+            raise ValueError(
+                f'{type(self).__name__} decodes side distances and an angle; '
+                f"bbox_coder must be dict(type='DistanceAnglePointCoder'), got "
+                f'{dict(bbox_coder)}'
+            )
         bbox_coder.setdefault('angle_version', angle_version)
         if bbox_coder['angle_version'] != angle_version:
-            raise ValueError(f"bbox_coder angle_version {bbox_coder['angle_version']!r} differs "
-                             f'from the head angle_version {angle_version!r}: set both alike')
+            raise ValueError(
+                f"bbox_coder angle_version {bbox_coder['angle_version']!r} differs "
+                f'from the head angle_version {angle_version!r}: set both alike'
+            )
         return TASK_UTILS.build(bbox_coder)
 
     # ------------------------------------------------------------------ network
@@ -141,11 +150,14 @@ class RotatedRTMDetHead(RTMDetHead):
     def box_maps(bbox_preds: Sequence[Tensor], angle_preds: Sequence[Tensor]) -> List[Tensor]:
         """Per level (B, 4, H, W) side distances (input pixels) and (B, encode_size, H, W) angle
         outputs -> per level (B, box_pred_channels, H, W) box maps, the two stacked."""
-        return [torch.cat([dists, angles.to(dists.dtype)], dim=1)
-                for dists, angles in zip(bbox_preds, angle_preds)]
+        return [
+            torch.cat([dists, angles.to(dists.dtype)], dim=1)
+            for dists, angles in zip(bbox_preds, angle_preds)
+        ]
 
-    def decode_boxes(self, points: Tensor, box_preds: Tensor,
-                     max_shape: Optional[Sequence[int]] = None) -> Tensor:
+    def decode_boxes(
+        self, points: Tensor, box_preds: Tensor, max_shape: Optional[Sequence[int]] = None
+    ) -> Tensor:
         """(..., 2) prior points x y (input pixels) and (..., box_pred_channels) box outputs ->
         (..., 5) rotated boxes cx, cy, w, h in input pixels and angle in radians
         (``angle_version``); never clipped: ``max_shape`` is ignored."""
@@ -163,21 +175,24 @@ class RotatedRTMDetHead(RTMDetHead):
         """(..., 5) rotated boxes -> (..., 2) sides w and h, in the boxes' pixels."""
         return boxes[..., 2:4]
 
-    def _batched_nms(self, boxes: Tensor, scores: Tensor, labels: Tensor,
-                     nms_cfg: dict) -> Tuple[Tensor, Tensor]:
+    def _batched_nms(
+        self, boxes: Tensor, scores: Tensor, labels: Tensor, nms_cfg: dict
+    ) -> Tuple[Tensor, Tensor]:
         """Class-aware rotated NMS of (N, 5) boxes by :func:`batched_rbox_nms` (``nms_cfg`` is
         ``dict(type='nms_rotated', iou_threshold=...)``; exact where mmcv's ``nms_rotated`` is
         not) -> (K, 6) boxes with the score last and the (K,) kept indices, best first."""
         return batched_rbox_nms(boxes, scores, labels, nms_cfg)
 
     # ------------------------------------------------------------------ training
-    def loss_by_feat(self,
-                     cls_scores: Sequence[Tensor],
-                     bbox_preds: Sequence[Tensor],
-                     angle_preds: Sequence[Tensor],
-                     batch_gt_instances: List[InstanceData],
-                     batch_img_metas: List[dict],
-                     batch_gt_instances_ignore=None) -> dict:
+    def loss_by_feat(
+        self,
+        cls_scores: Sequence[Tensor],
+        bbox_preds: Sequence[Tensor],
+        angle_preds: Sequence[Tensor],
+        batch_gt_instances: List[InstanceData],
+        batch_img_metas: List[dict],
+        batch_gt_instances_ignore=None,
+    ) -> dict:
         """Quality focal loss, rotated box loss and the optional angle loss, all normalised by
         the sum of the assigned IoUs over the batch. Ground-truth ``bboxes`` are rotated boxes
         (``RotatedBoxes`` or (G, 5) tensors).
@@ -185,12 +200,20 @@ class RotatedRTMDetHead(RTMDetHead):
         Returns:
             ``loss_cls``, ``loss_bbox`` and, with ``loss_angle``, ``loss_angle`` scalars.
         """
-        losses, _, _ = self._detection_losses(cls_scores, self.box_maps(bbox_preds, angle_preds),
-                                              batch_gt_instances, batch_img_metas)
+        losses, _, _ = self._detection_losses(
+            cls_scores, self.box_maps(bbox_preds, angle_preds), batch_gt_instances, batch_img_metas
+        )
         return losses
 
-    def _box_losses(self, flat_preds: Tensor, flat_boxes: Tensor, box_targets: Tensor,
-                    positive: Tensor, assign_metrics: Tensor, priors: Tensor) -> dict:
+    def _box_losses(
+        self,
+        flat_preds: Tensor,
+        flat_boxes: Tensor,
+        box_targets: Tensor,
+        positive: Tensor,
+        assign_metrics: Tensor,
+        priors: Tensor,
+    ) -> dict:
         """``loss_bbox`` (rotated boxes, or horizontal with ``use_hbbox_loss``) and
         ``loss_angle`` (with ``loss_angle``), summed over the positives weighted by their IoU.
         Targets are first spelled in ``angle_version``."""
@@ -209,25 +232,29 @@ class RotatedRTMDetHead(RTMDetHead):
             target_boxes = bbox_cxcywh_to_xyxy(targets[:, :4])
         else:
             pred_boxes, target_boxes = flat_boxes[positive], targets
-        losses = dict(loss_bbox=self.loss_bbox(pred_boxes, target_boxes, weight=weights,
-                                               avg_factor=1.0))
+        losses = dict(
+            loss_bbox=self.loss_bbox(pred_boxes, target_boxes, weight=weights, avg_factor=1.0)
+        )
         if with_angle_loss:
             angle_targets = self.angle_coder.encode(targets[:, 4:5])
             angle_weights = weights[:, None] if angle_targets.dim() == 2 else weights
-            losses['loss_angle'] = self.loss_angle(flat_preds[positive][:, 4:], angle_targets,
-                                                   weight=angle_weights, avg_factor=1.0)
+            losses['loss_angle'] = self.loss_angle(
+                flat_preds[positive][:, 4:], angle_targets, weight=angle_weights, avg_factor=1.0
+            )
         return losses
 
     # ------------------------------------------------------------------ prediction
-    def predict_by_feat(self,
-                        cls_scores: Sequence[Tensor],
-                        bbox_preds: Sequence[Tensor],
-                        angle_preds: Sequence[Tensor],
-                        score_factors=None,
-                        batch_img_metas: Optional[List[dict]] = None,
-                        cfg: Optional[ConfigDict] = None,
-                        rescale: bool = False,
-                        with_nms: bool = True) -> List[InstanceData]:
+    def predict_by_feat(
+        self,
+        cls_scores: Sequence[Tensor],
+        bbox_preds: Sequence[Tensor],
+        angle_preds: Sequence[Tensor],
+        score_factors=None,
+        batch_img_metas: Optional[List[dict]] = None,
+        cfg: Optional[ConfigDict] = None,
+        rescale: bool = False,
+        with_nms: bool = True,
+    ) -> List[InstanceData]:
         """Per-level outputs -> rotated detections of every image: :class:`RTMDetHead`'s
         prediction on the stacked box maps, with this head's box format.
 
@@ -235,9 +262,14 @@ class RotatedRTMDetHead(RTMDetHead):
             One ``InstanceData`` per image with ``bboxes`` ``RotatedBoxes`` (N, 5) cx, cy, w, h,
             angle (original image pixels when ``rescale``), ``scores`` (N,), ``labels`` (N,).
         """
-        results = super().predict_by_feat(cls_scores, self.box_maps(bbox_preds, angle_preds),
-                                          batch_img_metas=batch_img_metas, cfg=cfg,
-                                          rescale=rescale, with_nms=with_nms)
+        results = super().predict_by_feat(
+            cls_scores,
+            self.box_maps(bbox_preds, angle_preds),
+            batch_img_metas=batch_img_metas,
+            cfg=cfg,
+            rescale=rescale,
+            with_nms=with_nms,
+        )
         for result in results:
             result.bboxes = RotatedBoxes(result.bboxes)
         return results
@@ -256,24 +288,36 @@ class RotatedRTMDetSepBNHead(RotatedRTMDetHead):
     Other arguments as :class:`RotatedRTMDetHead`, with BN + SiLU and 1x1 prediction convs by
     default.
     """
+
     separate_levels = True
 
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 share_conv: bool = True,
-                 use_depthwise: bool = False,
-                 exp_on_reg: bool = False,
-                 scale_angle: bool = False,
-                 norm_cfg=dict(type='BN', momentum=0.03, eps=0.001),
-                 act_cfg=dict(type='SiLU'),
-                 pred_kernel_size: int = 1,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        share_conv: bool = True,
+        use_depthwise: bool = False,
+        exp_on_reg: bool = False,
+        scale_angle: bool = False,
+        norm_cfg=dict(type='BN', momentum=0.03, eps=0.001),
+        act_cfg=dict(type='SiLU'),
+        pred_kernel_size: int = 1,
+        **kwargs,
+    ) -> None:
         if scale_angle:
-            raise ValueError('RotatedRTMDetSepBNHead has no angle scale: set scale_angle=False '
-                             '(or use RotatedRTMDetHead)')
+            raise ValueError(
+                'RotatedRTMDetSepBNHead has no angle scale: set scale_angle=False '
+                '(or use RotatedRTMDetHead)'
+            )
         self.share_conv = share_conv
         self.use_depthwise = use_depthwise
         self.exp_on_reg = exp_on_reg
-        super().__init__(num_classes, in_channels, scale_angle=False, norm_cfg=norm_cfg,
-                         act_cfg=act_cfg, pred_kernel_size=pred_kernel_size, **kwargs)
+        super().__init__(
+            num_classes,
+            in_channels,
+            scale_angle=False,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            pred_kernel_size=pred_kernel_size,
+            **kwargs,
+        )

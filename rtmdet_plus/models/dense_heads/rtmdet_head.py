@@ -9,6 +9,7 @@ score threshold and top-k, distance decoding, rescaling to the original image an
 State-dict names equal mmdet's ``RTMDetHead`` / ``RTMDetSepBNHead``, so official checkpoints load
 with ``strict=True``.
 """
+
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
@@ -41,8 +42,9 @@ def objectness_weighted_logit(cls_logit: Tensor, obj_logit: Tensor, eps: float =
     return torch.log(prob.clamp(min=eps) / (1 - prob).clamp(min=eps))
 
 
-def pad_ground_truth(batch_gt_instances: List[InstanceData], device,
-                     box_dim: int = 4) -> Tuple[Tensor, Tensor, Tensor]:
+def pad_ground_truth(
+    batch_gt_instances: List[InstanceData], device, box_dim: int = 4
+) -> Tuple[Tensor, Tensor, Tensor]:
     """Stack per-image ground truth into padded tensors.
 
     Args:
@@ -52,18 +54,26 @@ def pad_ground_truth(batch_gt_instances: List[InstanceData], device,
         boxes (B, G, box_dim) (zeros at padding), labels (B, G) long (-1 at padding),
         valid (B, G) bool, with G the largest count in the batch.
     """
-    boxes = [gt.bboxes if isinstance(gt.bboxes, Tensor) else gt.bboxes.tensor
-             for gt in batch_gt_instances]
-    boxes = pad_sequence([b.to(device=device, dtype=torch.float32).reshape(-1, box_dim)
-                          for b in boxes], batch_first=True)
-    labels = pad_sequence([gt.labels.to(device).long() for gt in batch_gt_instances],
-                          batch_first=True, padding_value=-1)
+    boxes = [
+        gt.bboxes if isinstance(gt.bboxes, Tensor) else gt.bboxes.tensor
+        for gt in batch_gt_instances
+    ]
+    boxes = pad_sequence(
+        [b.to(device=device, dtype=torch.float32).reshape(-1, box_dim) for b in boxes],
+        batch_first=True,
+    )
+    labels = pad_sequence(
+        [gt.labels.to(device).long() for gt in batch_gt_instances],
+        batch_first=True,
+        padding_value=-1,
+    )
     valid = labels >= 0
     return boxes, labels, valid
 
 
-def padded_mask_centers(batch_gt_instances: List[InstanceData], num_padded: int,
-                        device) -> Optional[Tensor]:
+def padded_mask_centers(
+    batch_gt_instances: List[InstanceData], num_padded: int, device
+) -> Optional[Tensor]:
     """(B, G, 2) centres of mass (x y, input pixels) of the ground-truth masks, zeros at padding;
     None unless every image carries ``masks`` (then the assigner uses the box centres)."""
     if not batch_gt_instances or not all('masks' in gt for gt in batch_gt_instances):
@@ -72,7 +82,7 @@ def padded_mask_centers(batch_gt_instances: List[InstanceData], num_padded: int,
     for img, gt in enumerate(batch_gt_instances):
         masks = masks_as_tensor(gt.masks, device)
         if len(masks):
-            centers[img, :len(masks)] = mask_centers(masks)
+            centers[img, : len(masks)] = mask_centers(masks)
     return centers
 
 
@@ -80,11 +90,12 @@ class DenseTargets(NamedTuple):
     """Per-prior training targets of a batch (B images, P priors of all levels, finest first),
     as returned by :meth:`RTMDetHead.get_targets` and :meth:`RTMDetHead.get_targets_batched`.
     """
-    labels: Tensor          # (B, P) long, ``num_classes`` for background
-    label_weights: Tensor   # (B, P), 0 for priors outside the padded image
-    box_targets: Tensor     # (B, P, D) assigned ground-truth boxes, D = 4 (x1y1x2y2) or 5
+
+    labels: Tensor  # (B, P) long, ``num_classes`` for background
+    label_weights: Tensor  # (B, P), 0 for priors outside the padded image
+    box_targets: Tensor  # (B, P, D) assigned ground-truth boxes, D = 4 (x1y1x2y2) or 5
     assign_metrics: Tensor  # (B, P) IoU with the assigned ground truth, 0 elsewhere
-    matched_gt: Tensor      # (B, P) long, index of the assigned ground truth, -1 for background
+    matched_gt: Tensor  # (B, P) long, index of the assigned ground truth, -1 for background
 
 
 @MODELS.register_module()
@@ -132,30 +143,35 @@ class RTMDetHead(BaseDenseHead):
       :meth:`_post_process`).
     """
 
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 feat_channels: int = 256,
-                 stacked_convs: int = 4,
-                 with_objectness: bool = True,
-                 pred_kernel_size: int = 3,
-                 conv_cfg=None,
-                 norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
-                 act_cfg=dict(type='ReLU'),
-                 anchor_generator=dict(type='MlvlPointGenerator', offset=0, strides=[8, 16, 32]),
-                 bbox_coder=dict(type='DistancePointBBoxCoder'),
-                 loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0,
-                               loss_weight=1.0),
-                 loss_bbox=dict(type='GIoULoss', loss_weight=2.0),
-                 train_cfg=None,
-                 test_cfg=None,
-                 batched_assign: bool = True,
-                 init_cfg=None) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        feat_channels: int = 256,
+        stacked_convs: int = 4,
+        with_objectness: bool = True,
+        pred_kernel_size: int = 3,
+        conv_cfg=None,
+        norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
+        act_cfg=dict(type='ReLU'),
+        anchor_generator=dict(type='MlvlPointGenerator', offset=0, strides=[8, 16, 32]),
+        bbox_coder=dict(type='DistancePointBBoxCoder'),
+        loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0, loss_weight=1.0),
+        loss_bbox=dict(type='GIoULoss', loss_weight=2.0),
+        train_cfg=None,
+        test_cfg=None,
+        batched_assign: bool = True,
+        init_cfg=None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
-        if bbox_coder and bbox_coder.get('type') not in ('DistancePointBBoxCoder',
-                                                          'mmdet.DistancePointBBoxCoder'):
-            raise ValueError(f'{type(self).__name__} decodes point-to-side distances only; '
-                             f'bbox_coder={bbox_coder} is not supported')
+        if bbox_coder and bbox_coder.get('type') not in (
+            'DistancePointBBoxCoder',
+            'mmdet.DistancePointBBoxCoder',
+        ):
+            raise ValueError(
+                f'{type(self).__name__} decodes point-to-side distances only; '
+                f'bbox_coder={bbox_coder} is not supported'
+            )
         self.num_classes = num_classes
         self.cls_out_channels = num_classes
         self.in_channels = in_channels
@@ -175,8 +191,9 @@ class RTMDetHead(BaseDenseHead):
         self.loss_bbox = MODELS.build(loss_bbox)
         if train_cfg:
             if train_cfg.get('allowed_border', -1) >= 0:
-                raise ValueError('RTMDet priors are points: '
-                                 'train_cfg.allowed_border must be negative')
+                raise ValueError(
+                    'RTMDet priors are points: train_cfg.allowed_border must be negative'
+                )
             self.assigner = TASK_UTILS.build(train_cfg['assigner'])
         self._init_layers()
 
@@ -185,9 +202,9 @@ class RTMDetHead(BaseDenseHead):
     # scale per level; the SepBN heads set ``separate_levels`` (one set per level, no scales)
     # before building. The attributes below are the shared layout's values.
     separate_levels = False
-    share_conv = False      # separate levels only: tower conv weights shared, norms not
+    share_conv = False  # separate levels only: tower conv weights shared, norms not
     use_depthwise = False
-    exp_on_reg = True       # distances are exp(reg) * stride (else reg * stride)
+    exp_on_reg = True  # distances are exp(reg) * stride (else reg * stride)
 
     @property
     def strides(self) -> List[int]:
@@ -198,9 +215,17 @@ class RTMDetHead(BaseDenseHead):
         """``stacked_convs`` 3x3 conv-norm-act layers: in_channels -> feat_channels."""
         conv = DepthwiseSeparableConvModule if self.use_depthwise else ConvModule
         return nn.ModuleList(
-            conv(self.in_channels if i == 0 else self.feat_channels, self.feat_channels, 3,
-                 padding=1, conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
-            for i in range(self.stacked_convs))
+            conv(
+                self.in_channels if i == 0 else self.feat_channels,
+                self.feat_channels,
+                3,
+                padding=1,
+                conv_cfg=self.conv_cfg,
+                norm_cfg=self.norm_cfg,
+                act_cfg=self.act_cfg,
+            )
+            for i in range(self.stacked_convs)
+        )
 
     def _towers(self, share_conv: Optional[bool] = None) -> nn.ModuleList:
         """One tower, or with ``separate_levels`` a ModuleList of one tower per level whose
@@ -216,9 +241,15 @@ class RTMDetHead(BaseDenseHead):
 
     def _pred_conv(self, out_channels: int) -> nn.Module:
         """A prediction conv feat_channels -> out_channels, or one per level."""
+
         def conv():
-            return nn.Conv2d(self.feat_channels, out_channels, self.pred_kernel_size,
-                             padding=self.pred_kernel_size // 2)
+            return nn.Conv2d(
+                self.feat_channels,
+                out_channels,
+                self.pred_kernel_size,
+                padding=self.pred_kernel_size // 2,
+            )
+
         return nn.ModuleList(conv() for _ in self.strides) if self.separate_levels else conv()
 
     def _at_level(self, modules: nn.Module, level: int) -> nn.Module:
@@ -272,8 +303,9 @@ class RTMDetHead(BaseDenseHead):
             reg_feat = layer(reg_feat)
         return cls_feat, reg_feat
 
-    def _level_predictions(self, cls_feat: Tensor, reg_feat: Tensor,
-                           level: int) -> Tuple[Tensor, Tensor]:
+    def _level_predictions(
+        self, cls_feat: Tensor, reg_feat: Tensor, level: int
+    ) -> Tuple[Tensor, Tensor]:
         """Tower features of one level -> (B, C, H, W) class logits (objectness-weighted when
         ``with_objectness``) and (B, 4, H, W) side distances in input pixels."""
         cls_score = self._at_level(self.rtm_cls, level)(cls_feat)
@@ -300,8 +332,9 @@ class RTMDetHead(BaseDenseHead):
         (left, top, right, bottom distances in input pixels)."""
         return 4
 
-    def decode_boxes(self, points: Tensor, box_preds: Tensor,
-                     max_shape: Optional[Sequence[int]] = None) -> Tensor:
+    def decode_boxes(
+        self, points: Tensor, box_preds: Tensor, max_shape: Optional[Sequence[int]] = None
+    ) -> Tensor:
         """(..., 2) prior points x y and (..., box_pred_channels) box outputs, input pixels ->
         (..., 4) boxes x1y1x2y2 in input pixels, clipped to ``max_shape`` (H, W) when given."""
         return distance_to_box(points, box_preds, max_shape=max_shape)
@@ -317,48 +350,59 @@ class RTMDetHead(BaseDenseHead):
         """(..., 4) boxes x1y1x2y2 -> (..., 2) widths and heights, in the boxes' pixels."""
         return boxes[..., 2:] - boxes[..., :2]
 
-    def _batched_nms(self, boxes: Tensor, scores: Tensor, labels: Tensor,
-                     nms_cfg: dict) -> Tuple[Tensor, Tensor]:
+    def _batched_nms(
+        self, boxes: Tensor, scores: Tensor, labels: Tensor, nms_cfg: dict
+    ) -> Tuple[Tensor, Tensor]:
         """Class-aware NMS of (N, 4) boxes (mmcv's ``batched_nms``) -> (K, 5) boxes with the
         score last and the (K,) indices of the kept boxes, best first."""
         return batched_nms(boxes, scores, labels, nms_cfg)
 
     # ------------------------------------------------------------------ flat layout
     # Public, used by the export rewriters.
-    def flat_priors(self, featmap_sizes: Sequence[Tuple[int, int]], device,
-                    dtype: torch.dtype = torch.float32) -> Tensor:
+    def flat_priors(
+        self, featmap_sizes: Sequence[Tuple[int, int]], device, dtype: torch.dtype = torch.float32
+    ) -> Tensor:
         """(P, 4) priors of all levels (finest first, row-major in each level) as cx, cy,
         stride_w, stride_h in input pixels, for feature maps of ``featmap_sizes`` (H, W)."""
-        return torch.cat(self.prior_generator.grid_priors(
-            featmap_sizes, dtype=dtype, device=device, with_stride=True))
+        return torch.cat(
+            self.prior_generator.grid_priors(
+                featmap_sizes, dtype=dtype, device=device, with_stride=True
+            )
+        )
 
     @staticmethod
     def flatten_levels(maps: Sequence[Tensor], channels: int) -> Tensor:
         """Per-level (B, channels, H, W) maps -> (B, P, channels), levels concatenated finest
         first, in the order of :meth:`flat_priors`."""
-        return torch.cat([m.permute(0, 2, 3, 1).reshape(m.size(0), -1, channels)
-                          for m in maps], 1)
+        return torch.cat([m.permute(0, 2, 3, 1).reshape(m.size(0), -1, channels) for m in maps], 1)
 
     # ------------------------------------------------------------------ training
-    def loss_by_feat(self,
-                     cls_scores: Sequence[Tensor],
-                     bbox_preds: Sequence[Tensor],
-                     batch_gt_instances: List[InstanceData],
-                     batch_img_metas: List[dict],
-                     batch_gt_instances_ignore=None) -> dict:
+    def loss_by_feat(
+        self,
+        cls_scores: Sequence[Tensor],
+        bbox_preds: Sequence[Tensor],
+        batch_gt_instances: List[InstanceData],
+        batch_img_metas: List[dict],
+        batch_gt_instances_ignore=None,
+    ) -> dict:
         """Quality focal loss and IoU-weighted GIoU loss, both normalised by the sum of the
         assigned IoUs over the batch (and over processes when distributed).
 
         Returns:
             ``loss_cls`` and ``loss_bbox`` scalars.
         """
-        losses, _, _ = self._detection_losses(cls_scores, bbox_preds, batch_gt_instances,
-                                              batch_img_metas)
+        losses, _, _ = self._detection_losses(
+            cls_scores, bbox_preds, batch_gt_instances, batch_img_metas
+        )
         return losses
 
-    def _detection_losses(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
-                          batch_gt_instances: List[InstanceData], batch_img_metas: List[dict]
-                          ) -> Tuple[dict, Tensor, Tensor]:
+    def _detection_losses(
+        self,
+        cls_scores: Sequence[Tensor],
+        bbox_preds: Sequence[Tensor],
+        batch_gt_instances: List[InstanceData],
+        batch_img_metas: List[dict],
+    ) -> Tuple[dict, Tensor, Tensor]:
         """:meth:`loss_by_feat`'s losses, plus what a subclass needs for more losses.
 
         Returns:
@@ -374,22 +418,46 @@ class RTMDetHead(BaseDenseHead):
         flat_boxes = self.decode_boxes(priors[:, :2], flat_preds)
 
         get_targets = self.get_targets_batched if self.batched_assign else self.get_targets
-        targets = get_targets(flat_scores.detach(), flat_boxes.detach(), priors, featmap_sizes,
-                              batch_gt_instances, batch_img_metas)
+        targets = get_targets(
+            flat_scores.detach(),
+            flat_boxes.detach(),
+            priors,
+            featmap_sizes,
+            batch_gt_instances,
+            batch_img_metas,
+        )
 
-        loss_cls = self.loss_cls(flat_scores.reshape(-1, self.cls_out_channels),
-                                 (targets.labels.reshape(-1), targets.assign_metrics.reshape(-1)),
-                                 targets.label_weights.reshape(-1), avg_factor=1.0)
+        loss_cls = self.loss_cls(
+            flat_scores.reshape(-1, self.cls_out_channels),
+            (targets.labels.reshape(-1), targets.assign_metrics.reshape(-1)),
+            targets.label_weights.reshape(-1),
+            avg_factor=1.0,
+        )
         positive = (targets.labels >= 0) & (targets.labels < self.num_classes)
         losses = dict(loss_cls=loss_cls)
-        losses.update(self._box_losses(flat_preds, flat_boxes, targets.box_targets, positive,
-                                       targets.assign_metrics, priors))
+        losses.update(
+            self._box_losses(
+                flat_preds,
+                flat_boxes,
+                targets.box_targets,
+                positive,
+                targets.assign_metrics,
+                priors,
+            )
+        )
         avg_factor = reduce_mean(targets.assign_metrics.sum()).clamp_(min=1).item()
         losses = {name: loss / avg_factor for name, loss in losses.items()}
         return losses, targets.matched_gt, priors
 
-    def _box_losses(self, flat_preds: Tensor, flat_boxes: Tensor, box_targets: Tensor,
-                    positive: Tensor, assign_metrics: Tensor, priors: Tensor) -> dict:
+    def _box_losses(
+        self,
+        flat_preds: Tensor,
+        flat_boxes: Tensor,
+        box_targets: Tensor,
+        positive: Tensor,
+        assign_metrics: Tensor,
+        priors: Tensor,
+    ) -> dict:
         """Box losses summed over the positives, weighted by their assigned IoU (the caller
         divides by the batch's IoU sum).
 
@@ -406,12 +474,24 @@ class RTMDetHead(BaseDenseHead):
         """
         if not positive.any():
             return dict(loss_bbox=flat_boxes.sum() * 0)
-        return dict(loss_bbox=self.loss_bbox(flat_boxes[positive], box_targets[positive],
-                                             weight=assign_metrics[positive], avg_factor=1.0))
+        return dict(
+            loss_bbox=self.loss_bbox(
+                flat_boxes[positive],
+                box_targets[positive],
+                weight=assign_metrics[positive],
+                avg_factor=1.0,
+            )
+        )
 
-    def get_targets(self, flat_scores: Tensor, flat_boxes: Tensor, priors: Tensor, featmap_sizes,
-                    batch_gt_instances: List[InstanceData],
-                    batch_img_metas: List[dict]) -> DenseTargets:
+    def get_targets(
+        self,
+        flat_scores: Tensor,
+        flat_boxes: Tensor,
+        priors: Tensor,
+        featmap_sizes,
+        batch_gt_instances: List[InstanceData],
+        batch_img_metas: List[dict],
+    ) -> DenseTargets:
         """Assign every image and build dense targets.
 
         Args:
@@ -432,10 +512,14 @@ class RTMDetHead(BaseDenseHead):
         box_targets = priors.new_zeros((num_imgs, num_priors, flat_boxes.size(-1)))
         assign_metrics = priors.new_zeros((num_imgs, num_priors))
         for img, (gt_instances, img_meta) in enumerate(zip(batch_gt_instances, batch_img_metas)):
-            valid = torch.cat(self.prior_generator.valid_flags(
-                featmap_sizes, img_meta['pad_shape'], priors.device))
-            pred = InstanceData(scores=flat_scores[img][valid], bboxes=flat_boxes[img][valid],
-                                priors=priors[valid])
+            valid = torch.cat(
+                self.prior_generator.valid_flags(
+                    featmap_sizes, img_meta['pad_shape'], priors.device
+                )
+            )
+            pred = InstanceData(
+                scores=flat_scores[img][valid], bboxes=flat_boxes[img][valid], priors=priors[valid]
+            )
             result = self.assigner.assign(pred, gt_instances)
             valid_index = valid.nonzero().squeeze(1)
             pos = result.gt_inds > 0
@@ -446,23 +530,33 @@ class RTMDetHead(BaseDenseHead):
             if pos_weight > 0:
                 label_weights[img, pos_index] = pos_weight
             labels[img, pos_index] = gt_instances.labels[matched].long()
-            box_targets[img, pos_index] = gt_instances.bboxes[matched].to(box_targets.dtype) \
-                if isinstance(gt_instances.bboxes, Tensor) else gt_instances.bboxes.tensor[matched]
+            box_targets[img, pos_index] = (
+                gt_instances.bboxes[matched].to(box_targets.dtype)
+                if isinstance(gt_instances.bboxes, Tensor)
+                else gt_instances.bboxes.tensor[matched]
+            )
             assign_metrics[img, pos_index] = result.max_overlaps[pos]
             matched_gt[img, pos_index] = matched
         return DenseTargets(labels, label_weights, box_targets, assign_metrics, matched_gt)
 
     def _prior_valid_flags(self, featmap_sizes, batch_img_metas, device) -> Optional[Tensor]:
         """(B, P) priors inside each image's padded shape, or None when all are."""
-        flags = [torch.cat(self.prior_generator.valid_flags(featmap_sizes, meta['pad_shape'],
-                                                            device))
-                 for meta in batch_img_metas]
+        flags = [
+            torch.cat(self.prior_generator.valid_flags(featmap_sizes, meta['pad_shape'], device))
+            for meta in batch_img_metas
+        ]
         flags = torch.stack(flags)
         return None if bool(flags.all()) else flags
 
-    def get_targets_batched(self, flat_scores: Tensor, flat_boxes: Tensor, priors: Tensor,
-                            featmap_sizes, batch_gt_instances: List[InstanceData],
-                            batch_img_metas: List[dict]) -> DenseTargets:
+    def get_targets_batched(
+        self,
+        flat_scores: Tensor,
+        flat_boxes: Tensor,
+        priors: Tensor,
+        featmap_sizes,
+        batch_gt_instances: List[InstanceData],
+        batch_img_metas: List[dict],
+    ) -> DenseTargets:
         """:meth:`get_targets` for the whole batch at once (padded ground truth, no per-image
         loop); same outputs."""
         num_imgs, num_priors = flat_scores.shape[:2]
@@ -470,36 +564,49 @@ class RTMDetHead(BaseDenseHead):
         gt_boxes, gt_labels, gt_valid = pad_ground_truth(batch_gt_instances, priors.device, box_dim)
         prior_valid = self._prior_valid_flags(featmap_sizes, batch_img_metas, priors.device)
         gt_centers = padded_mask_centers(batch_gt_instances, gt_boxes.shape[1], priors.device)
-        assignment = self.assigner.batch_assign(priors, flat_boxes, flat_scores,
-                                                gt_boxes.to(flat_boxes.dtype), gt_labels, gt_valid,
-                                                prior_valid, gt_centers=gt_centers)
+        assignment = self.assigner.batch_assign(
+            priors,
+            flat_boxes,
+            flat_scores,
+            gt_boxes.to(flat_boxes.dtype),
+            gt_labels,
+            gt_valid,
+            prior_valid,
+            gt_centers=gt_centers,
+        )
         positive = assignment.gt_index >= 0
-        labels = torch.where(positive, assignment.labels,
-                             torch.full_like(assignment.labels, self.num_classes))
-        label_weights = (prior_valid.to(flat_boxes.dtype) if prior_valid is not None
-                         else flat_boxes.new_ones(num_imgs, num_priors))
+        labels = torch.where(
+            positive, assignment.labels, torch.full_like(assignment.labels, self.num_classes)
+        )
+        label_weights = (
+            prior_valid.to(flat_boxes.dtype)
+            if prior_valid is not None
+            else flat_boxes.new_ones(num_imgs, num_priors)
+        )
         pos_weight = self.train_cfg.get('pos_weight', -1)
         if pos_weight > 0:
-            label_weights = torch.where(positive, label_weights.new_tensor(pos_weight),
-                                        label_weights)
+            label_weights = torch.where(
+                positive, label_weights.new_tensor(pos_weight), label_weights
+            )
         if gt_boxes.size(1):
             index = assignment.gt_index.clamp(min=0)[..., None].expand(-1, -1, box_dim)
             box_targets = gt_boxes.to(flat_boxes.dtype).gather(1, index) * positive[..., None]
         else:  # no ground truth in the whole batch
             box_targets = flat_boxes.new_zeros(num_imgs, num_priors, box_dim)
         assign_metrics = assignment.ious * positive
-        return DenseTargets(labels, label_weights, box_targets, assign_metrics,
-                            assignment.gt_index)
+        return DenseTargets(labels, label_weights, box_targets, assign_metrics, assignment.gt_index)
 
     # ------------------------------------------------------------------ prediction
-    def predict_by_feat(self,
-                        cls_scores: Sequence[Tensor],
-                        bbox_preds: Sequence[Tensor],
-                        score_factors=None,
-                        batch_img_metas: Optional[List[dict]] = None,
-                        cfg: Optional[ConfigDict] = None,
-                        rescale: bool = False,
-                        with_nms: bool = True) -> List[InstanceData]:
+    def predict_by_feat(
+        self,
+        cls_scores: Sequence[Tensor],
+        bbox_preds: Sequence[Tensor],
+        score_factors=None,
+        batch_img_metas: Optional[List[dict]] = None,
+        cfg: Optional[ConfigDict] = None,
+        rescale: bool = False,
+        with_nms: bool = True,
+    ) -> List[InstanceData]:
         """Per-level outputs -> detections of every image.
 
         Returns:
@@ -509,17 +616,29 @@ class RTMDetHead(BaseDenseHead):
         cfg = self.test_cfg if cfg is None else cfg
         featmap_sizes = [score.shape[-2:] for score in cls_scores]
         level_priors = self.prior_generator.grid_priors(
-            featmap_sizes, dtype=cls_scores[0].dtype, device=cls_scores[0].device)
+            featmap_sizes, dtype=cls_scores[0].dtype, device=cls_scores[0].device
+        )
         results = []
         for img, img_meta in enumerate(batch_img_metas):
-            result = self._select_candidates([score[img] for score in cls_scores],
-                                             [pred[img] for pred in bbox_preds],
-                                             level_priors, img_meta, cfg)
+            result = self._select_candidates(
+                [score[img] for score in cls_scores],
+                [pred[img] for pred in bbox_preds],
+                level_priors,
+                img_meta,
+                cfg,
+            )
             results.append(self._post_process(result, cfg, rescale, with_nms, img_meta))
         return results
 
-    def _select_candidates(self, cls_scores, bbox_preds, level_priors, img_meta, cfg,
-                           level_extras: Optional[Sequence[dict]] = None) -> InstanceData:
+    def _select_candidates(
+        self,
+        cls_scores,
+        bbox_preds,
+        level_priors,
+        img_meta,
+        cfg,
+        level_extras: Optional[Sequence[dict]] = None,
+    ) -> InstanceData:
         """Per level, keep the ``nms_pre`` best (prior, class) pairs above ``score_thr``.
 
         Args:
@@ -538,12 +657,14 @@ class RTMDetHead(BaseDenseHead):
         kept_scores, kept_labels, kept_dists, kept_points = [], [], [], []
         kept_extras = {}
         level_extras = level_extras or [{}] * len(cls_scores)
-        for cls_score, bbox_pred, points, extras in zip(cls_scores, bbox_preds, level_priors,
-                                                        level_extras):
+        for cls_score, bbox_pred, points, extras in zip(
+            cls_scores, bbox_preds, level_priors, level_extras
+        ):
             scores = cls_score.permute(1, 2, 0).reshape(-1, self.cls_out_channels).sigmoid()
             dists = bbox_pred.permute(1, 2, 0).reshape(-1, self.box_pred_channels)
             scores, labels, _, kept = filter_scores_and_topk(
-                scores, score_thr, nms_pre, dict(extras, dists=dists, points=points))
+                scores, score_thr, nms_pre, dict(extras, dists=dists, points=points)
+            )
             kept_scores.append(scores)
             kept_labels.append(labels)
             kept_dists.append(kept['dists'])
@@ -551,15 +672,19 @@ class RTMDetHead(BaseDenseHead):
             for name in extras:
                 kept_extras.setdefault(name, []).append(kept[name])
         result = InstanceData(
-            bboxes=self.decode_boxes(torch.cat(kept_points), torch.cat(kept_dists),
-                                     max_shape=img_meta['img_shape']),
-            scores=torch.cat(kept_scores), labels=torch.cat(kept_labels))
+            bboxes=self.decode_boxes(
+                torch.cat(kept_points), torch.cat(kept_dists), max_shape=img_meta['img_shape']
+            ),
+            scores=torch.cat(kept_scores),
+            labels=torch.cat(kept_labels),
+        )
         for name, values in kept_extras.items():
             result[name] = torch.cat(values)
         return result
 
-    def _post_process(self, result: InstanceData, cfg, rescale: bool, with_nms: bool,
-                      img_meta: dict) -> InstanceData:
+    def _post_process(
+        self, result: InstanceData, cfg, rescale: bool, with_nms: bool, img_meta: dict
+    ) -> InstanceData:
         """Rescale to the original image (:meth:`rescale_boxes`), drop boxes at most
         ``min_bbox_size`` wide or high (:meth:`box_sizes`), then class-aware NMS
         (``cfg['nms']``, :meth:`_batched_nms`) keeping at most ``max_per_img``."""
@@ -571,11 +696,10 @@ class RTMDetHead(BaseDenseHead):
             if not keep.all():
                 result = result[keep]
         if with_nms and result.bboxes.numel() > 0:
-            dets, keep = self._batched_nms(result.bboxes, result.scores, result.labels,
-                                           cfg['nms'])
+            dets, keep = self._batched_nms(result.bboxes, result.scores, result.labels, cfg['nms'])
             result = result[keep]
             result.scores = dets[:, -1]
-            result = result[:cfg['max_per_img']]
+            result = result[: cfg['max_per_img']]
         return result
 
 
@@ -594,20 +718,29 @@ class RTMDetSepBNHead(RTMDetHead):
     Other arguments as :class:`RTMDetHead`, with BN + SiLU and 1x1 prediction convs by default.
     A shared conv appears under every level's name in the state dict, as in mmdet.
     """
+
     separate_levels = True
 
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 share_conv: bool = True,
-                 use_depthwise: bool = False,
-                 norm_cfg=dict(type='BN', momentum=0.03, eps=0.001),
-                 act_cfg=dict(type='SiLU'),
-                 pred_kernel_size: int = 1,
-                 exp_on_reg: bool = False,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        share_conv: bool = True,
+        use_depthwise: bool = False,
+        norm_cfg=dict(type='BN', momentum=0.03, eps=0.001),
+        act_cfg=dict(type='SiLU'),
+        pred_kernel_size: int = 1,
+        exp_on_reg: bool = False,
+        **kwargs,
+    ) -> None:
         self.share_conv = share_conv
         self.use_depthwise = use_depthwise
         self.exp_on_reg = exp_on_reg
-        super().__init__(num_classes, in_channels, norm_cfg=norm_cfg, act_cfg=act_cfg,
-                         pred_kernel_size=pred_kernel_size, **kwargs)
+        super().__init__(
+            num_classes,
+            in_channels,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            pred_kernel_size=pred_kernel_size,
+            **kwargs,
+        )

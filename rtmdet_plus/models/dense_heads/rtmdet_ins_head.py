@@ -14,6 +14,7 @@ with ``rescale``, to the original image (height and width by their own scale fac
 
 State-dict names equal mmdet's ``RTMDetInsHead`` / ``RTMDetInsSepBNHead``.
 """
+
 import math
 from typing import List, Optional, Sequence, Tuple
 
@@ -47,8 +48,8 @@ def relative_coordinates(priors: Tensor, points: Tensor) -> Tensor:
         (..., 2, M) ``(prior centre - point) / (COORD_NORM_STRIDES * stride_w)``, x then y,
         in units of ``COORD_NORM_STRIDES`` prior strides.
     """
-    scale = priors[..., 2:3, None] * COORD_NORM_STRIDES    # (..., 1, 1)
-    return (priors[..., :2, None] - points.t()) / scale    # (..., 2, M)
+    scale = priors[..., 2:3, None] * COORD_NORM_STRIDES  # (..., 1, 1)
+    return (priors[..., :2, None] - points.t()) / scale  # (..., 2, M)
 
 
 def mask_logits_to_image(logits: Tensor, stride: int, img_meta: dict, rescale: bool) -> Tensor:
@@ -104,16 +105,19 @@ class RTMDetInsHead(RTMDetHead):
     Public surface for export, besides :class:`RTMDetHead`'s: :meth:`relative_coords`,
     ``dynamic_convs`` (:class:`DynamicMaskConvs`: parameter layout) and ``num_gen_params``.
     """
+
     exp_on_reg = False
 
-    def __init__(self,
-                 *args,
-                 num_prototypes: int = 8,
-                 dyconv_channels: int = 8,
-                 num_dyconvs: int = 3,
-                 mask_loss_stride: int = 4,
-                 loss_mask=dict(type='DiceLoss', loss_weight=2.0, eps=5e-6, reduction='mean'),
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        num_prototypes: int = 8,
+        dyconv_channels: int = 8,
+        num_dyconvs: int = 3,
+        mask_loss_stride: int = 4,
+        loss_mask=dict(type='DiceLoss', loss_weight=2.0, eps=5e-6, reduction='mean'),
+        **kwargs,
+    ) -> None:
         self.num_prototypes = num_prototypes
         self.dyconv_channels = dyconv_channels
         self.num_dyconvs = num_dyconvs
@@ -122,16 +126,23 @@ class RTMDetInsHead(RTMDetHead):
         self.num_gen_params = self.dynamic_convs.num_params
         super().__init__(*args, **kwargs)
         if self.strides[0] % mask_loss_stride:
-            raise ValueError(f'mask_loss_stride={mask_loss_stride} must divide the finest prior '
-                             f'stride {self.strides[0]}')
+            raise ValueError(
+                f'mask_loss_stride={mask_loss_stride} must divide the finest prior '
+                f'stride {self.strides[0]}'
+            )
         self.loss_mask = MODELS.build(loss_mask)
 
     # ------------------------------------------------------------------ network
     def _mask_feat_module(self) -> MaskFeatModule:
-        return MaskFeatModule(in_channels=self.in_channels, feat_channels=self.feat_channels,
-                              stacked_convs=4, num_levels=len(self.strides),
-                              num_prototypes=self.num_prototypes, act_cfg=self.act_cfg,
-                              norm_cfg=self.norm_cfg)
+        return MaskFeatModule(
+            in_channels=self.in_channels,
+            feat_channels=self.feat_channels,
+            stacked_convs=4,
+            num_levels=len(self.strides),
+            num_prototypes=self.num_prototypes,
+            act_cfg=self.act_cfg,
+            norm_cfg=self.norm_cfg,
+        )
 
     def _init_layers(self) -> None:
         super()._init_layers()
@@ -162,11 +173,17 @@ class RTMDetInsHead(RTMDetHead):
         ``COORD_NORM_STRIDES`` prior strides (:func:`relative_coordinates`); the prototype
         grid of ``prototype_size`` (h, w) has the finest stride, cells row-major."""
         points = self.prior_generator.single_level_grid_priors(
-            prototype_size, level_idx=0, dtype=priors.dtype, device=priors.device)  # (h*w, 2)
+            prototype_size, level_idx=0, dtype=priors.dtype, device=priors.device
+        )  # (h*w, 2)
         return relative_coordinates(priors, points)
 
-    def mask_logits(self, prototypes: Tensor, kernels: Tensor, priors: Tensor,
-                    image_index: Optional[Tensor] = None) -> Tensor:
+    def mask_logits(
+        self,
+        prototypes: Tensor,
+        kernels: Tensor,
+        priors: Tensor,
+        image_index: Optional[Tensor] = None,
+    ) -> Tensor:
         """Mask logits of instances on the prototype grid.
 
         Args:
@@ -185,12 +202,13 @@ class RTMDetInsHead(RTMDetHead):
             return prototypes.new_zeros((0, height, width))
         if image_index is None:
             image_index = torch.zeros(kernels.shape[0], dtype=torch.long, device=kernels.device)
-        rel_coords = self.relative_coords(priors, (height, width))                   # (N, 2, h*w)
+        rel_coords = self.relative_coords(priors, (height, width))  # (N, 2, h*w)
         return self.dynamic_convs(kernels, rel_coords, prototypes, image_index)
 
     # ------------------------------------------------------------------ training
-    def _gt_with_mask_tensors(self, batch_gt_instances: List[InstanceData],
-                              canvas: Tuple[int, int], device) -> List[InstanceData]:
+    def _gt_with_mask_tensors(
+        self, batch_gt_instances: List[InstanceData], canvas: Tuple[int, int], device
+    ) -> List[InstanceData]:
         """Copies of the ground truth whose ``masks`` are (G, H, W) bool tensors zero-padded
         at the bottom/right to ``canvas`` (the prototype grid times its stride)."""
         converted = []
@@ -198,30 +216,37 @@ class RTMDetInsHead(RTMDetHead):
             if 'masks' not in gt:
                 raise ValueError(
                     f'{type(self).__name__} needs ground-truth masks, but image {img} of the batch '
-                    'has none: load them with LoadAnnotations(with_mask=True)')
+                    'has none: load them with LoadAnnotations(with_mask=True)'
+                )
             masks = masks_as_tensor(gt.masks, device)
             num_boxes = len(gt.labels)
             if masks.dim() != 3 or masks.shape[0] != num_boxes:
-                raise ValueError(f'image {img}: {num_boxes} ground-truth boxes but masks of shape '
-                                 f'{tuple(masks.shape)}; each instance needs one (H, W) mask')
+                raise ValueError(
+                    f'image {img}: {num_boxes} ground-truth boxes but masks of shape '
+                    f'{tuple(masks.shape)}; each instance needs one (H, W) mask'
+                )
             height, width = masks.shape[-2:]
             if height > canvas[0] or width > canvas[1]:
-                raise ValueError(f'image {img}: masks of size {height}x{width} exceed the network '
-                                 f'input {canvas[0]}x{canvas[1]}; resize/pad masks with the image')
+                raise ValueError(
+                    f'image {img}: masks of size {height}x{width} exceed the network '
+                    f'input {canvas[0]}x{canvas[1]}; resize/pad masks with the image'
+                )
             masks = F.pad(masks, (0, canvas[1] - width, 0, canvas[0] - height))
             new_gt = gt.clone()
             new_gt.masks = masks
             converted.append(new_gt)
         return converted
 
-    def loss_by_feat(self,
-                     cls_scores: Sequence[Tensor],
-                     bbox_preds: Sequence[Tensor],
-                     kernel_preds: Sequence[Tensor],
-                     prototypes: Tensor,
-                     batch_gt_instances: List[InstanceData],
-                     batch_img_metas: List[dict],
-                     batch_gt_instances_ignore=None) -> dict:
+    def loss_by_feat(
+        self,
+        cls_scores: Sequence[Tensor],
+        bbox_preds: Sequence[Tensor],
+        kernel_preds: Sequence[Tensor],
+        prototypes: Tensor,
+        batch_gt_instances: List[InstanceData],
+        batch_img_metas: List[dict],
+        batch_gt_instances_ignore=None,
+    ) -> dict:
         """Detection losses (assigner centred on mask centroids) and the Dice mask loss.
 
         Returns:
@@ -229,14 +254,21 @@ class RTMDetInsHead(RTMDetHead):
         """
         canvas = tuple(size * self.strides[0] for size in prototypes.shape[-2:])
         gts = self._gt_with_mask_tensors(batch_gt_instances, canvas, prototypes.device)
-        losses, matched_gt, priors = self._detection_losses(cls_scores, bbox_preds, gts,
-                                                            batch_img_metas)
+        losses, matched_gt, priors = self._detection_losses(
+            cls_scores, bbox_preds, gts, batch_img_metas
+        )
         flat_kernels = self.flatten_levels(kernel_preds, self.num_gen_params)
         losses['loss_mask'] = self.mask_loss(prototypes, flat_kernels, priors, matched_gt, gts)
         return losses
 
-    def mask_loss(self, prototypes: Tensor, flat_kernels: Tensor, priors: Tensor,
-                  matched_gt: Tensor, batch_gt_instances: List[InstanceData]) -> Tensor:
+    def mask_loss(
+        self,
+        prototypes: Tensor,
+        flat_kernels: Tensor,
+        priors: Tensor,
+        matched_gt: Tensor,
+        batch_gt_instances: List[InstanceData],
+    ) -> Tensor:
         """Dice loss of all positive priors of the batch.
 
         Args:
@@ -254,11 +286,15 @@ class RTMDetInsHead(RTMDetHead):
         num_pos = num_pos.clamp_(min=1).item()
         if image_index.numel() == 0:
             return prototypes.sum() * 0
-        logits = self.mask_logits(prototypes, flat_kernels[image_index, prior_index],
-                                  priors[prior_index], image_index)
-        logits = F.interpolate(logits.unsqueeze(0),
-                               scale_factor=self.strides[0] // self.mask_loss_stride,
-                               mode='bilinear', align_corners=False).squeeze(0)
+        logits = self.mask_logits(
+            prototypes, flat_kernels[image_index, prior_index], priors[prior_index], image_index
+        )
+        logits = F.interpolate(
+            logits.unsqueeze(0),
+            scale_factor=self.strides[0] // self.mask_loss_stride,
+            mode='bilinear',
+            align_corners=False,
+        ).squeeze(0)
         # Ground truth sampled at the centre of every mask_loss_stride cell, then gathered.
         step, start = self.mask_loss_stride, self.mask_loss_stride // 2
         sampled = [gt.masks[:, start::step, start::step] for gt in batch_gt_instances]
@@ -267,16 +303,18 @@ class RTMDetInsHead(RTMDetHead):
         return self.loss_mask(logits, targets, weight=None, avg_factor=num_pos)
 
     # ------------------------------------------------------------------ prediction
-    def predict_by_feat(self,
-                        cls_scores: Sequence[Tensor],
-                        bbox_preds: Sequence[Tensor],
-                        kernel_preds: Sequence[Tensor],
-                        prototypes: Tensor,
-                        score_factors=None,
-                        batch_img_metas: Optional[List[dict]] = None,
-                        cfg: Optional[ConfigDict] = None,
-                        rescale: bool = False,
-                        with_nms: bool = True) -> List[InstanceData]:
+    def predict_by_feat(
+        self,
+        cls_scores: Sequence[Tensor],
+        bbox_preds: Sequence[Tensor],
+        kernel_preds: Sequence[Tensor],
+        prototypes: Tensor,
+        score_factors=None,
+        batch_img_metas: Optional[List[dict]] = None,
+        cfg: Optional[ConfigDict] = None,
+        rescale: bool = False,
+        with_nms: bool = True,
+    ) -> List[InstanceData]:
         """Per-level outputs -> detections with masks of every image.
 
         Returns:
@@ -287,16 +325,25 @@ class RTMDetInsHead(RTMDetHead):
         cfg = self.test_cfg if cfg is None else cfg
         featmap_sizes = [score.shape[-2:] for score in cls_scores]
         level_priors = self.prior_generator.grid_priors(
-            featmap_sizes, dtype=cls_scores[0].dtype, device=cls_scores[0].device,
-            with_stride=True)
+            featmap_sizes, dtype=cls_scores[0].dtype, device=cls_scores[0].device, with_stride=True
+        )
         results = []
         for img, img_meta in enumerate(batch_img_metas):
-            extras = [dict(kernels=kernel[img].permute(1, 2, 0).reshape(-1, self.num_gen_params),
-                           priors=priors)
-                      for kernel, priors in zip(kernel_preds, level_priors)]
-            result = self._select_candidates([score[img] for score in cls_scores],
-                                             [pred[img] for pred in bbox_preds],
-                                             level_priors, img_meta, cfg, extras)
+            extras = [
+                dict(
+                    kernels=kernel[img].permute(1, 2, 0).reshape(-1, self.num_gen_params),
+                    priors=priors,
+                )
+                for kernel, priors in zip(kernel_preds, level_priors)
+            ]
+            result = self._select_candidates(
+                [score[img] for score in cls_scores],
+                [pred[img] for pred in bbox_preds],
+                level_priors,
+                img_meta,
+                cfg,
+                extras,
+            )
             result = self._post_process(result, cfg, rescale, with_nms, img_meta)
             logits = self.mask_logits(prototypes[img], result.kernels, result.priors)
             logits = mask_logits_to_image(logits, self.strides[0], img_meta, rescale)
@@ -319,25 +366,34 @@ class RTMDetInsSepBNHead(RTMDetInsHead):
     Arguments as :class:`RTMDetInsHead`, with BN + SiLU, 1x1 prediction convs and no
     objectness by default.
     """
+
     separate_levels = True
 
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 share_conv: bool = True,
-                 with_objectness: bool = False,
-                 norm_cfg=dict(type='BN', requires_grad=True),
-                 act_cfg=dict(type='SiLU', inplace=True),
-                 pred_kernel_size: int = 1,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        share_conv: bool = True,
+        with_objectness: bool = False,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        act_cfg=dict(type='SiLU', inplace=True),
+        pred_kernel_size: int = 1,
+        **kwargs,
+    ) -> None:
         if kwargs.get('use_depthwise') or kwargs.get('exp_on_reg'):
             raise ValueError(f'{type(self).__name__} supports neither use_depthwise nor exp_on_reg')
         kwargs.pop('use_depthwise', None)
         kwargs.pop('exp_on_reg', None)
         self.share_conv = share_conv
-        super().__init__(num_classes, in_channels, with_objectness=with_objectness,
-                         norm_cfg=norm_cfg, act_cfg=act_cfg, pred_kernel_size=pred_kernel_size,
-                         **kwargs)
+        super().__init__(
+            num_classes,
+            in_channels,
+            with_objectness=with_objectness,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            pred_kernel_size=pred_kernel_size,
+            **kwargs,
+        )
 
     def _init_layers(self) -> None:
         # Registration order gives mmdet's state-dict key order.

@@ -4,5 +4,11 @@ from .dynamic_conv import DynamicMaskConvs
 from .mask_feat import MaskFeatModule
 from .spp import SPPBottleneck
 
-__all__ = ['ChannelAttention', 'CSPLayer', 'CSPNeXtBlock', 'DynamicMaskConvs', 'MaskFeatModule',
-           'SPPBottleneck']
+__all__ = [
+    'ChannelAttention',
+    'CSPLayer',
+    'CSPNeXtBlock',
+    'DynamicMaskConvs',
+    'MaskFeatModule',
+    'SPPBottleneck',
+]

@@ -1,4 +1,5 @@
 """Channel attention of CSPNeXt stages (an SE-style gate with a hard sigmoid)."""
+
 import torch.nn as nn
 from mmengine.model import BaseModule
 from torch import Tensor

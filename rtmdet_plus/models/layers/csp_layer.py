@@ -1,4 +1,5 @@
 """Cross Stage Partial layer built from CSPNeXt blocks (RTMDet paper, Fig. 3)."""
+
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
@@ -21,27 +22,36 @@ class CSPNeXtBlock(BaseModule):
         kernel_size: kernel of the second (depthwise) conv.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
-                 expansion: float = 0.5,
-                 add_identity: bool = True,
-                 use_depthwise: bool = False,
-                 kernel_size: int = 5,
-                 conv_cfg=None,
-                 norm_cfg=DEFAULT_NORM,
-                 act_cfg=dict(type='SiLU'),
-                 init_cfg=None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        expansion: float = 0.5,
+        add_identity: bool = True,
+        use_depthwise: bool = False,
+        kernel_size: int = 5,
+        conv_cfg=None,
+        norm_cfg=DEFAULT_NORM,
+        act_cfg=dict(type='SiLU'),
+        init_cfg=None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         hidden_channels = int(out_channels * expansion)
         first_conv = DepthwiseSeparableConvModule if use_depthwise else ConvModule
         # mmdet builds the first conv without conv_cfg; we keep that so the same config builds
         # the same layers.
-        self.conv1 = first_conv(in_channels, hidden_channels, 3, padding=1,
-                                norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.conv1 = first_conv(
+            in_channels, hidden_channels, 3, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg
+        )
         self.conv2 = DepthwiseSeparableConvModule(
-            hidden_channels, out_channels, kernel_size, padding=kernel_size // 2,
-            conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+            hidden_channels,
+            out_channels,
+            kernel_size,
+            padding=kernel_size // 2,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+        )
         self.add_identity = add_identity and in_channels == out_channels
 
     def forward(self, x: Tensor) -> Tensor:
@@ -65,32 +75,45 @@ class CSPLayer(BaseModule):
     only CSPNeXt blocks are built (RTMDet uses no other).
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
-                 expand_ratio: float = 0.5,
-                 num_blocks: int = 1,
-                 add_identity: bool = True,
-                 use_depthwise: bool = False,
-                 use_cspnext_block: bool = True,
-                 channel_attention: bool = False,
-                 conv_cfg=None,
-                 norm_cfg=DEFAULT_NORM,
-                 act_cfg=dict(type='SiLU'),
-                 init_cfg=None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        expand_ratio: float = 0.5,
+        num_blocks: int = 1,
+        add_identity: bool = True,
+        use_depthwise: bool = False,
+        use_cspnext_block: bool = True,
+        channel_attention: bool = False,
+        conv_cfg=None,
+        norm_cfg=DEFAULT_NORM,
+        act_cfg=dict(type='SiLU'),
+        init_cfg=None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         if not use_cspnext_block:
-            raise ValueError('rtmdet_plus CSPLayer builds CSPNeXt blocks only '
-                             '(use_cspnext_block=False is a YOLOX/Darknet layout).')
+            raise ValueError(
+                'rtmdet_plus CSPLayer builds CSPNeXt blocks only '
+                '(use_cspnext_block=False is a YOLOX/Darknet layout).'
+            )
         mid_channels = int(out_channels * expand_ratio)
         common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.main_conv = ConvModule(in_channels, mid_channels, 1, **common)
         self.short_conv = ConvModule(in_channels, mid_channels, 1, **common)
         self.final_conv = ConvModule(2 * mid_channels, out_channels, 1, **common)
-        self.blocks = nn.Sequential(*[
-            CSPNeXtBlock(mid_channels, mid_channels, expansion=1.0, add_identity=add_identity,
-                         use_depthwise=use_depthwise, **common) for _ in range(num_blocks)
-        ])
+        self.blocks = nn.Sequential(
+            *[
+                CSPNeXtBlock(
+                    mid_channels,
+                    mid_channels,
+                    expansion=1.0,
+                    add_identity=add_identity,
+                    use_depthwise=use_depthwise,
+                    **common,
+                )
+                for _ in range(num_blocks)
+            ]
+        )
         self.channel_attention = channel_attention
         if channel_attention:
             self.attention = ChannelAttention(2 * mid_channels)

@@ -1,4 +1,5 @@
 """Per-instance (dynamic) 1x1 conv stacks on shared mask prototypes, as in CondInst/RTMDet-Ins."""
+
 from typing import List, Tuple
 
 import torch
@@ -40,16 +41,21 @@ class DynamicMaskConvs:
     def split(self, params: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
         """(N, num_params) -> per layer weights (N, out, in) and biases (N, out)."""
         if params.shape[-1] != self.num_params:
-            raise ValueError(f'expected {self.num_params} dynamic parameters per instance, '
-                             f'got {params.shape[-1]}')
+            raise ValueError(
+                f'expected {self.num_params} dynamic parameters per instance, '
+                f'got {params.shape[-1]}'
+            )
         chunks = torch.split(params, self.weight_sizes + self.bias_sizes, dim=-1)
         num_layers = len(self.shapes)
-        weights = [chunk.reshape(-1, out, inp)
-                   for chunk, (out, inp) in zip(chunks[:num_layers], self.shapes)]
+        weights = [
+            chunk.reshape(-1, out, inp)
+            for chunk, (out, inp) in zip(chunks[:num_layers], self.shapes)
+        ]
         return weights, list(chunks[num_layers:])
 
-    def __call__(self, params: Tensor, rel_coords: Tensor, prototypes: Tensor,
-                 image_index: Tensor) -> Tensor:
+    def __call__(
+        self, params: Tensor, rel_coords: Tensor, prototypes: Tensor, image_index: Tensor
+    ) -> Tensor:
         """Mask logits of every instance.
 
         The first layer is applied to coordinates and prototypes separately (it is linear), so
@@ -67,9 +73,9 @@ class DynamicMaskConvs:
         height, width = prototypes.shape[-2:]
         num_inst = params.shape[0]
         weights, biases = self.split(params)
-        first = weights[0]                                               # (N, C, 2 + K)
-        x = torch.baddbmm(biases[0].unsqueeze(-1), first[..., :2], rel_coords)   # (N, C, H*W)
-        flat_protos = prototypes.flatten(2)                              # (B, K, H*W)
+        first = weights[0]  # (N, C, 2 + K)
+        x = torch.baddbmm(biases[0].unsqueeze(-1), first[..., :2], rel_coords)  # (N, C, H*W)
+        flat_protos = prototypes.flatten(2)  # (B, K, H*W)
         for image in image_index.unique().tolist():
             members = (image_index == image).nonzero().squeeze(1)
             x = x.index_add(0, members, torch.matmul(first[members, :, 2:], flat_protos[image]))

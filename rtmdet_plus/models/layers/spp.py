@@ -1,4 +1,5 @@
 """Spatial pyramid pooling block of the last CSPNeXt stage."""
+
 from typing import Sequence
 
 import torch
@@ -17,20 +18,23 @@ class SPPBottleneck(BaseModule):
         kernel_sizes: max-pool kernel sizes (stride 1, same padding).
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
-                 kernel_sizes: Sequence[int] = (5, 9, 13),
-                 conv_cfg=None,
-                 norm_cfg=dict(type='BN', momentum=0.03, eps=0.001),
-                 act_cfg=dict(type='SiLU'),
-                 init_cfg=None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_sizes: Sequence[int] = (5, 9, 13),
+        conv_cfg=None,
+        norm_cfg=dict(type='BN', momentum=0.03, eps=0.001),
+        act_cfg=dict(type='SiLU'),
+        init_cfg=None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         mid_channels = in_channels // 2
         common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.conv1 = ConvModule(in_channels, mid_channels, 1, **common)
         self.poolings = nn.ModuleList(
-            nn.MaxPool2d(kernel_size=k, stride=1, padding=k // 2) for k in kernel_sizes)
+            nn.MaxPool2d(kernel_size=k, stride=1, padding=k // 2) for k in kernel_sizes
+        )
         self.conv2 = ConvModule(mid_channels * (len(kernel_sizes) + 1), out_channels, 1, **common)
 
     def forward(self, x: Tensor) -> Tensor:

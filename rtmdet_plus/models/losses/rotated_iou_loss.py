@@ -1,4 +1,5 @@
 """IoU loss of rotated boxes on CPU and GPU (mmrotate's ``RotatedIoULoss``, same arguments)."""
+
 import warnings
 from typing import Optional
 
@@ -13,8 +14,7 @@ IOU_LOSS_MODES = ('linear', 'square', 'log')
 
 
 @weighted_loss
-def rotated_iou_loss(pred: Tensor, target: Tensor, mode: str = 'log',
-                     eps: float = 1e-6) -> Tensor:
+def rotated_iou_loss(pred: Tensor, target: Tensor, mode: str = 'log', eps: float = 1e-6) -> Tensor:
     """Per-pair loss of (N, 5) rotated boxes cx, cy, w, h, angle (radians), IoU clamped to
     ``eps``: 'linear' 1 - IoU, 'square' 1 - IoU^2, 'log' -log IoU. Returns (N,)."""
     ious = rotated_box_iou(pred, target).clamp(min=eps)
@@ -37,8 +37,14 @@ class RotatedIoULoss(nn.Module):
         mode: 'linear', 'square' or 'log'.
     """
 
-    def __init__(self, linear: bool = False, eps: float = 1e-6, reduction: str = 'mean',
-                 loss_weight: float = 1.0, mode: str = 'log') -> None:
+    def __init__(
+        self,
+        linear: bool = False,
+        eps: float = 1e-6,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+        mode: str = 'log',
+    ) -> None:
         super().__init__()
         if linear:
             warnings.warn("RotatedIoULoss(linear=True) is deprecated: use mode='linear'")
@@ -46,16 +52,23 @@ class RotatedIoULoss(nn.Module):
         if mode not in IOU_LOSS_MODES:
             raise ValueError(f'RotatedIoULoss mode must be one of {IOU_LOSS_MODES}, got {mode!r}')
         if reduction not in ('none', 'mean', 'sum'):
-            raise ValueError(f"RotatedIoULoss reduction must be 'none', 'mean' or 'sum', "
-                             f'got {reduction!r}')
+            raise ValueError(
+                f"RotatedIoULoss reduction must be 'none', 'mean' or 'sum', got {reduction!r}"
+            )
         self.mode = mode
         self.eps = eps
         self.reduction = reduction
         self.loss_weight = loss_weight
 
-    def forward(self, pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None, reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
+    def forward(
+        self,
+        pred: Tensor,
+        target: Tensor,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[float] = None,
+        reduction_override: Optional[str] = None,
+        **kwargs,
+    ) -> Tensor:
         """Loss of (N, 5) predicted against (N, 5) target rotated boxes.
 
         Args:
@@ -69,8 +82,10 @@ class RotatedIoULoss(nn.Module):
             Scalar loss, or (N,) for reduction 'none'.
         """
         if reduction_override not in (None, 'none', 'mean', 'sum'):
-            raise ValueError(f"reduction_override must be None, 'none', 'mean' or 'sum', "
-                             f'got {reduction_override!r}')
+            raise ValueError(
+                f"reduction_override must be None, 'none', 'mean' or 'sum', "
+                f'got {reduction_override!r}'
+            )
         reduction = reduction_override or self.reduction
         if weight is not None and not torch.any(weight > 0) and reduction != 'none':
             # Nothing to learn: a zero that keeps the graph connected.
@@ -79,9 +94,19 @@ class RotatedIoULoss(nn.Module):
             return (pred * weight).sum()
         if weight is not None and weight.dim() > 1:
             if weight.shape != pred.shape:
-                raise ValueError(f'weight of shape {tuple(weight.shape)} must be (N,) or match '
-                                 f'pred {tuple(pred.shape)}')
+                raise ValueError(
+                    f'weight of shape {tuple(weight.shape)} must be (N,) or match '
+                    f'pred {tuple(pred.shape)}'
+                )
             weight = weight.mean(-1)
-        loss = rotated_iou_loss(pred, target, weight, mode=self.mode, eps=self.eps,
-                                reduction=reduction, avg_factor=avg_factor, **kwargs)
+        loss = rotated_iou_loss(
+            pred,
+            target,
+            weight,
+            mode=self.mode,
+            eps=self.eps,
+            reduction=reduction,
+            avg_factor=avg_factor,
+            **kwargs,
+        )
         return self.loss_weight * loss

@@ -1,4 +1,5 @@
 """Path aggregation neck of RTMDet with CSPNeXt blocks."""
+
 from typing import Sequence, Tuple
 
 import torch
@@ -8,6 +9,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from rtmdet_plus.registry import MODELS
+
 from ..backbones.cspnext import KAIMING_INIT
 from ..layers import CSPLayer
 
@@ -29,23 +31,30 @@ class CSPNeXtPAFPN(BaseModule):
     ``bottom_up_blocks``, ``out_convs``).
     """
 
-    def __init__(self,
-                 in_channels: Sequence[int],
-                 out_channels: int,
-                 num_csp_blocks: int = 3,
-                 use_depthwise: bool = False,
-                 expand_ratio: float = 0.5,
-                 upsample_cfg=dict(scale_factor=2, mode='nearest'),
-                 conv_cfg=None,
-                 norm_cfg=dict(type='BN', momentum=0.03, eps=0.001),
-                 act_cfg=dict(type='Swish'),
-                 init_cfg=KAIMING_INIT) -> None:
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        out_channels: int,
+        num_csp_blocks: int = 3,
+        use_depthwise: bool = False,
+        expand_ratio: float = 0.5,
+        upsample_cfg=dict(scale_factor=2, mode='nearest'),
+        conv_cfg=None,
+        norm_cfg=dict(type='BN', momentum=0.03, eps=0.001),
+        act_cfg=dict(type='Swish'),
+        init_cfg=KAIMING_INIT,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         self.in_channels = list(in_channels)
         self.out_channels = out_channels
         common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        csp = dict(num_blocks=num_csp_blocks, add_identity=False, use_depthwise=use_depthwise,
-                   expand_ratio=expand_ratio, **common)
+        csp = dict(
+            num_blocks=num_csp_blocks,
+            add_identity=False,
+            use_depthwise=use_depthwise,
+            expand_ratio=expand_ratio,
+            **common,
+        )
         conv = DepthwiseSeparableConvModule if use_depthwise else ConvModule
         num_levels = len(self.in_channels)
         self.upsample = nn.Upsample(**upsample_cfg)
@@ -62,10 +71,10 @@ class CSPNeXtPAFPN(BaseModule):
         for level in range(num_levels - 1):
             channels = self.in_channels[level]
             self.downsamples.append(conv(channels, channels, 3, stride=2, padding=1, **common))
-            self.bottom_up_blocks.append(
-                CSPLayer(channels * 2, self.in_channels[level + 1], **csp))
+            self.bottom_up_blocks.append(CSPLayer(channels * 2, self.in_channels[level + 1], **csp))
         self.out_convs = nn.ModuleList(
-            conv(channels, out_channels, 3, padding=1, **common) for channels in self.in_channels)
+            conv(channels, out_channels, 3, padding=1, **common) for channels in self.in_channels
+        )
 
     def forward(self, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
         num_levels = len(self.in_channels)
@@ -77,7 +86,8 @@ class CSPNeXtPAFPN(BaseModule):
             coarse = self.reduce_layers[k](top_down[0])
             top_down[0] = coarse
             fused = self.top_down_blocks[k](
-                torch.cat([self.upsample(coarse), inputs[level - 1]], dim=1))
+                torch.cat([self.upsample(coarse), inputs[level - 1]], dim=1)
+            )
             top_down.insert(0, fused)
         # Bottom-up path, finest to coarsest.
         outs = [top_down[0]]

@@ -1,4 +1,5 @@
 """Global average pooling neck of image classifiers."""
+
 from typing import Sequence, Tuple
 
 from mmengine.model import BaseModule
@@ -18,5 +19,5 @@ class GlobalAveragePooling(BaseModule):
 
     def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
         if isinstance(inputs, Tensor):
-            inputs = (inputs, )
+            inputs = (inputs,)
         return tuple(x.mean((2, 3)) for x in inputs)

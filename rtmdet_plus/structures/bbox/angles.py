@@ -7,6 +7,7 @@ One rectangle has many (w, h, angle) spellings: the angle is periodic in pi, and
 - ``le90`` (long edge 90): w >= h, angle in [-pi/2, pi/2).
 - ``le135`` (long edge 135): w >= h, angle in [-pi/4, 3pi/4).
 """
+
 import math
 from typing import Dict, Tuple
 
@@ -24,8 +25,10 @@ ANGLE_VERSIONS: Dict[str, Tuple[bool, float]] = {
 def check_angle_version(angle_version: str) -> Tuple[bool, float]:
     """(width is long edge, range start in radians) of ``angle_version``; ValueError if unknown."""
     if angle_version not in ANGLE_VERSIONS:
-        raise ValueError(f'unknown angle_version {angle_version!r}: use one of '
-                         f'{sorted(ANGLE_VERSIONS)} (le90 is the RTMDet-R default)')
+        raise ValueError(
+            f'unknown angle_version {angle_version!r}: use one of '
+            f'{sorted(ANGLE_VERSIONS)} (le90 is the RTMDet-R default)'
+        )
     return ANGLE_VERSIONS[angle_version]
 
 
@@ -68,8 +71,11 @@ def regularize_rboxes_in_range(boxes: Tensor, width_longer: bool, start: float) 
     cx, cy, w, h, angle = boxes.unbind(-1)
     if width_longer:
         keep = w > h
-        w, h, angle = (torch.where(keep, w, h), torch.where(keep, h, w),
-                       torch.where(keep, angle, angle + math.pi / 2))
+        w, h, angle = (
+            torch.where(keep, w, h),
+            torch.where(keep, h, w),
+            torch.where(keep, angle, angle + math.pi / 2),
+        )
         angle = _wrap(angle - start) + start
     else:
         offset = _wrap(angle - start)

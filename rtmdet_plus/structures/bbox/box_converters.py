@@ -6,6 +6,7 @@ minimum-area rectangles of instance masks).
   axes (x right, y down), so a positive angle turns the box clockwise on screen.
 - qbox: (..., 8) x1, y1, ..., x4, y4, the corners of a convex quadrilateral in order.
 """
+
 import itertools
 
 import cv2
@@ -26,8 +27,15 @@ def rbox2corners(boxes: Tensor) -> Tensor:
     cos, sin = torch.cos(angle), torch.sin(angle)
     along_w = torch.cat([w / 2 * cos, w / 2 * sin], dim=-1)
     along_h = torch.cat([-h / 2 * sin, h / 2 * cos], dim=-1)
-    return torch.stack([center + along_w + along_h, center + along_w - along_h,
-                        center - along_w - along_h, center - along_w + along_h], dim=-2)
+    return torch.stack(
+        [
+            center + along_w + along_h,
+            center + along_w - along_h,
+            center - along_w - along_h,
+            center - along_w + along_h,
+        ],
+        dim=-2,
+    )
 
 
 def rbox2qbox(boxes: Tensor) -> Tensor:
@@ -65,8 +73,16 @@ def corners2rbox(corners: Tensor, angle_version: str = 'le90') -> Tensor:
 
     mid_a, mid_c = pick((hi_a + lo_a) / 2), pick((hi_c + lo_c) / 2)
     cos_b, sin_b = pick(cos.squeeze(-1)), pick(sin.squeeze(-1))
-    boxes = torch.stack([mid_a * cos_b - mid_c * sin_b, mid_a * sin_b + mid_c * cos_b,
-                         pick(hi_a - lo_a), pick(hi_c - lo_c), pick(angle)], dim=-1)
+    boxes = torch.stack(
+        [
+            mid_a * cos_b - mid_c * sin_b,
+            mid_a * sin_b + mid_c * cos_b,
+            pick(hi_a - lo_a),
+            pick(hi_c - lo_c),
+            pick(angle),
+        ],
+        dim=-1,
+    )
     return regularize_rboxes(boxes, angle_version)
 
 

@@ -7,6 +7,7 @@ structures are imported first and keep 'rbox'/'qbox' (same format and convention
 registered as 'rtmdet_plus.rbox'/'rtmdet_plus.qbox', so neither package's import fails on the
 other's names. ``RBOX_NAME``/``QBOX_NAME`` say which names ours received.
 """
+
 import importlib
 import importlib.util
 from typing import Callable, Type
@@ -51,8 +52,13 @@ RBOX_NAME = _register('rbox', RotatedBoxes)
 QBOX_NAME = _register('qbox', QuadriBoxes)
 HBOX_NAME = _box_type_to_name[HorizontalBoxes]
 
-_CONVERTERS = ((HBOX_NAME, RBOX_NAME, hbox2rbox), (RBOX_NAME, HBOX_NAME, rbox2hbox),
-               (HBOX_NAME, QBOX_NAME, hbox2qbox), (QBOX_NAME, HBOX_NAME, qbox2hbox),
-               (RBOX_NAME, QBOX_NAME, rbox2qbox), (QBOX_NAME, RBOX_NAME, qbox2rbox))
+_CONVERTERS = (
+    (HBOX_NAME, RBOX_NAME, hbox2rbox),
+    (RBOX_NAME, HBOX_NAME, rbox2hbox),
+    (HBOX_NAME, QBOX_NAME, hbox2qbox),
+    (QBOX_NAME, HBOX_NAME, qbox2hbox),
+    (RBOX_NAME, QBOX_NAME, rbox2qbox),
+    (QBOX_NAME, RBOX_NAME, qbox2rbox),
+)
 for _src, _dst, _converter in _CONVERTERS:
     _register_converter(_src, _dst, _converter)

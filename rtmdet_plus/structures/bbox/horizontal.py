@@ -1,12 +1,14 @@
 """Box maths for horizontal boxes (x1, y1, x2, y2 in input pixels)."""
+
 from typing import Optional, Sequence
 
 import torch
 from torch import Tensor
 
 
-def distance_to_box(points: Tensor, distances: Tensor,
-                    max_shape: Optional[Sequence[int]] = None) -> Tensor:
+def distance_to_box(
+    points: Tensor, distances: Tensor, max_shape: Optional[Sequence[int]] = None
+) -> Tensor:
     """Decode distances from points to the four box sides.
 
     Args:
@@ -18,12 +20,26 @@ def distance_to_box(points: Tensor, distances: Tensor,
         (..., 4) boxes x1 y1 x2 y2.
     """
     x, y = points[..., 0], points[..., 1]
-    boxes = torch.stack([x - distances[..., 0], y - distances[..., 1],
-                         x + distances[..., 2], y + distances[..., 3]], dim=-1)
+    boxes = torch.stack(
+        [
+            x - distances[..., 0],
+            y - distances[..., 1],
+            x + distances[..., 2],
+            y + distances[..., 3],
+        ],
+        dim=-1,
+    )
     if max_shape is not None:
         height, width = max_shape[0], max_shape[1]
-        boxes = torch.stack([boxes[..., 0].clamp(0, width), boxes[..., 1].clamp(0, height),
-                             boxes[..., 2].clamp(0, width), boxes[..., 3].clamp(0, height)], dim=-1)
+        boxes = torch.stack(
+            [
+                boxes[..., 0].clamp(0, width),
+                boxes[..., 1].clamp(0, height),
+                boxes[..., 2].clamp(0, width),
+                boxes[..., 3].clamp(0, height),
+            ],
+            dim=-1,
+        )
     return boxes
 
 

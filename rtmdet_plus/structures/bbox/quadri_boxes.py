@@ -1,10 +1,10 @@
 """``QuadriBoxes``: mmdet box type of convex quadrilaterals, the raw form of DOTA labels
 (registered as 'qbox', see :mod:`.box_types`)."""
+
 import warnings
 from typing import Tuple, Union
 
 import numpy as np
-import torch
 from mmdet.structures.bbox import BaseBoxes
 from mmdet.structures.mask import BitmapMasks, PolygonMasks
 from torch import BoolTensor, Tensor
@@ -63,8 +63,10 @@ class QuadriBoxes(BaseBoxes):
 
     def clip_(self, img_shape: Tuple[int, int]) -> None:
         """Leave the boxes unchanged (a clipped quadrilateral may need more corners)."""
-        warnings.warn('QuadriBoxes.clip_ does nothing: quadrilaterals are not clipped to the '
-                      'image (set clip_object_border=False in the pipeline)')
+        warnings.warn(
+            'QuadriBoxes.clip_ does nothing: quadrilaterals are not clipped to the '
+            'image (set clip_object_border=False in the pipeline)'
+        )
 
     def rotate_(self, center: Tuple[float, float], angle: float) -> None:
         """Rotate the corners about ``center`` by ``angle`` degrees clockwise on screen."""
@@ -84,23 +86,31 @@ class QuadriBoxes(BaseBoxes):
         """Scale each quadrilateral about its centre by one factor (both entries must match, or
         the shape would change), in place."""
         if len(scale_factor) != 2 or scale_factor[0] != scale_factor[1]:
-            raise ValueError('QuadriBoxes.resize_ needs equal factors (s, s) to keep the shape, '
-                             f'got {scale_factor!r}')
+            raise ValueError(
+                'QuadriBoxes.resize_ needs equal factors (s, s) to keep the shape, '
+                f'got {scale_factor!r}'
+            )
         vertices = self.vertices
         centers = vertices.mean(dim=-2, keepdim=True)
         self.tensor = ((vertices - centers) * scale_factor[0] + centers).flatten(-2)
 
-    def is_inside(self, img_shape: Tuple[int, int], all_inside: bool = False,
-                  allowed_border: int = 0) -> BoolTensor:
+    def is_inside(
+        self, img_shape: Tuple[int, int], all_inside: bool = False, allowed_border: int = 0
+    ) -> BoolTensor:
         """(...,) whether each centre lies in the image (h, w), ``allowed_border`` pixels beyond
         its edges included (``all_inside`` is accepted for mmdet's signature, not used)."""
         img_h, img_w = img_shape
         x, y = self.centers.unbind(-1)
-        return ((x >= -allowed_border) & (x <= img_w + allowed_border)
-                & (y >= -allowed_border) & (y <= img_h + allowed_border))
+        return (
+            (x >= -allowed_border)
+            & (x <= img_w + allowed_border)
+            & (y >= -allowed_border)
+            & (y <= img_h + allowed_border)
+        )
 
-    def find_inside_points(self, points: Tensor, is_aligned: bool = False,
-                           eps: float = 0.01) -> BoolTensor:
+    def find_inside_points(
+        self, points: Tensor, is_aligned: bool = False, eps: float = 0.01
+    ) -> BoolTensor:
         """Which points lie inside which quadrilaterals: every edge cross product has the same
         sign and magnitude at least ``eps``.
 
@@ -113,14 +123,16 @@ class QuadriBoxes(BaseBoxes):
             (M, N) for N boxes, or (M,) when ``is_aligned``.
         """
         if self.tensor.dim() != 2:
-            raise ValueError(f'find_inside_points needs (N, 8) boxes, got '
-                             f'{tuple(self.tensor.shape)}')
+            raise ValueError(
+                f'find_inside_points needs (N, 8) boxes, got {tuple(self.tensor.shape)}'
+            )
         start = self.vertices  # (N, 4, 2)
         end = start.roll(-1, dims=1)
         if is_aligned:
             if len(points) != len(start):
-                raise ValueError(f'is_aligned needs as many points as boxes, got '
-                                 f'{len(points)} and {len(start)}')
+                raise ValueError(
+                    f'is_aligned needs as many points as boxes, got {len(points)} and {len(start)}'
+                )
             point = points[:, None, :]  # (M, 1, 2)
         else:
             start, end, point = start[None], end[None], points[:, None, None, :]
@@ -129,11 +141,18 @@ class QuadriBoxes(BaseBoxes):
         return (cross >= eps).all(dim=-1) | (cross <= -eps).all(dim=-1)
 
     @staticmethod
-    def overlaps(boxes1: BaseBoxes, boxes2: BaseBoxes, mode: str = 'iou',
-                 is_aligned: bool = False, eps: float = 1e-6) -> Tensor:
+    def overlaps(
+        boxes1: BaseBoxes,
+        boxes2: BaseBoxes,
+        mode: str = 'iou',
+        is_aligned: bool = False,
+        eps: float = 1e-6,
+    ) -> Tensor:
         """Not defined for general quadrilaterals: convert to 'rbox' first."""
-        raise NotImplementedError('QuadriBoxes.overlaps is not defined: convert the boxes with '
-                                  ".convert_to('rbox') and use RotatedBoxes.overlaps")
+        raise NotImplementedError(
+            'QuadriBoxes.overlaps is not defined: convert the boxes with '
+            ".convert_to('rbox') and use RotatedBoxes.overlaps"
+        )
 
     @staticmethod
     def from_instance_masks(masks: Union[BitmapMasks, PolygonMasks]) -> 'QuadriBoxes':

@@ -1,5 +1,6 @@
 """``RotatedBoxes``: mmdet box type of rotated rectangles (registered as 'rbox', see
 :mod:`.box_types`)."""
+
 import math
 import warnings
 from typing import Optional, Sequence, Tuple, Union
@@ -33,8 +34,9 @@ class RotatedBoxes(BaseBoxes):
 
     box_dim = 5
 
-    def regularize_boxes(self, pattern: Optional[str] = None, width_longer: bool = True,
-                         start_angle: float = -90) -> Tensor:
+    def regularize_boxes(
+        self, pattern: Optional[str] = None, width_longer: bool = True, start_angle: float = -90
+    ) -> Tensor:
         """Rewrite the boxes in one angle convention, in place; returns the new tensor.
 
         Args:
@@ -91,22 +93,26 @@ class RotatedBoxes(BaseBoxes):
         """Shift the centres by (dx, dy) pixels, in place."""
         if len(distances) != 2:
             raise ValueError(f'translate_ needs (dx, dy), got {distances!r}')
-        self.tensor = torch.cat([self.tensor[..., :2] + self.tensor.new_tensor(distances),
-                                 self.tensor[..., 2:]], dim=-1)
+        self.tensor = torch.cat(
+            [self.tensor[..., :2] + self.tensor.new_tensor(distances), self.tensor[..., 2:]], dim=-1
+        )
 
     def clip_(self, img_shape: Tuple[int, int]) -> None:
         """Leave the boxes unchanged: a rotated box cut by the image border is no rectangle.
         (mmrotate does the same; use ``clip_object_border=False`` in rotated pipelines.)"""
-        warnings.warn('RotatedBoxes.clip_ does nothing: rotated boxes are not clipped to the '
-                      'image (set clip_object_border=False in the pipeline)')
+        warnings.warn(
+            'RotatedBoxes.clip_ does nothing: rotated boxes are not clipped to the '
+            'image (set clip_object_border=False in the pipeline)'
+        )
 
     def rotate_(self, center: Tuple[float, float], angle: float) -> None:
         """Rotate the boxes about ``center`` by ``angle`` degrees clockwise on screen, in
         place (centres turn, the box angle grows by ``angle``)."""
         boxes = self.tensor
         centers = rotate_points(boxes[..., :2], center, angle)
-        self.tensor = torch.cat([centers, boxes[..., 2:4], boxes[..., 4:] + math.radians(angle)],
-                                dim=-1)
+        self.tensor = torch.cat(
+            [centers, boxes[..., 2:4], boxes[..., 4:] + math.radians(angle)], dim=-1
+        )
 
     def project_(self, homography_matrix: Union[Tensor, np.ndarray]) -> None:
         """Apply a (3, 3) homography to the corners, then fit minimum-area rectangles (le90)."""
@@ -123,8 +129,8 @@ class RotatedBoxes(BaseBoxes):
         center, w, h, angle = self.tensor.split([2, 1, 1, 1], dim=-1)
         cos, sin = torch.cos(angle), torch.sin(angle)
         center = center * center.new_tensor([scale_x, scale_y])
-        w = w * torch.sqrt((scale_x * cos)**2 + (scale_y * sin)**2)
-        h = h * torch.sqrt((scale_x * sin)**2 + (scale_y * cos)**2)
+        w = w * torch.sqrt((scale_x * cos) ** 2 + (scale_y * sin) ** 2)
+        h = h * torch.sqrt((scale_x * sin) ** 2 + (scale_y * cos) ** 2)
         angle = torch.atan2(scale_y * sin, scale_x * cos)
         self.tensor = torch.cat([center, w, h, angle], dim=-1)
 
@@ -136,18 +142,24 @@ class RotatedBoxes(BaseBoxes):
         wh = boxes[..., 2:4] * boxes.new_tensor(scale_factor)
         self.tensor = torch.cat([boxes[..., :2], wh, boxes[..., 4:]], dim=-1)
 
-    def is_inside(self, img_shape: Tuple[int, int], all_inside: bool = False,
-                  allowed_border: int = 0) -> BoolTensor:
+    def is_inside(
+        self, img_shape: Tuple[int, int], all_inside: bool = False, allowed_border: int = 0
+    ) -> BoolTensor:
         """(...,) whether each box centre lies in the image (h, w), ``allowed_border`` pixels
         beyond its edges included (``all_inside`` is accepted for mmdet's signature and, as in
         mmrotate, not used)."""
         img_h, img_w = img_shape
         x, y = self.tensor[..., 0], self.tensor[..., 1]
-        return ((x >= -allowed_border) & (x <= img_w + allowed_border)
-                & (y >= -allowed_border) & (y <= img_h + allowed_border))
+        return (
+            (x >= -allowed_border)
+            & (x <= img_w + allowed_border)
+            & (y >= -allowed_border)
+            & (y <= img_h + allowed_border)
+        )
 
-    def find_inside_points(self, points: Tensor, is_aligned: bool = False,
-                           eps: float = 0.01) -> BoolTensor:
+    def find_inside_points(
+        self, points: Tensor, is_aligned: bool = False, eps: float = 0.01
+    ) -> BoolTensor:
         """Which points lie inside which boxes, at least ``eps`` pixels from the sides.
 
         Args:
@@ -163,24 +175,33 @@ class RotatedBoxes(BaseBoxes):
             raise ValueError(f'find_inside_points needs (N, 5) boxes, got {tuple(boxes.shape)}')
         if is_aligned:
             if len(points) != len(boxes):
-                raise ValueError(f'is_aligned needs as many points as boxes, got '
-                                 f'{len(points)} and {len(boxes)}')
+                raise ValueError(
+                    f'is_aligned needs as many points as boxes, got {len(points)} and {len(boxes)}'
+                )
         else:
             boxes, points = boxes[None], points[:, None]
         offset = points - boxes[..., :2]
         cos, sin = torch.cos(boxes[..., 4]), torch.sin(boxes[..., 4])
         along = cos * offset[..., 0] + sin * offset[..., 1]
         across = -sin * offset[..., 0] + cos * offset[..., 1]
-        return ((along.abs() <= boxes[..., 2] / 2 - eps)
-                & (across.abs() <= boxes[..., 3] / 2 - eps))
+        return (along.abs() <= boxes[..., 2] / 2 - eps) & (across.abs() <= boxes[..., 3] / 2 - eps)
 
     @staticmethod
-    def overlaps(boxes1: BaseBoxes, boxes2: BaseBoxes, mode: str = 'iou',
-                 is_aligned: bool = False, eps: float = 1e-6) -> Tensor:
+    def overlaps(
+        boxes1: BaseBoxes,
+        boxes2: BaseBoxes,
+        mode: str = 'iou',
+        is_aligned: bool = False,
+        eps: float = 1e-6,
+    ) -> Tensor:
         """Rotated IoU (mmcv op) of two box sets converted to rotated boxes: (M, N) or (M,).
         ``eps`` is accepted for mmdet's signature; the op guards its own division."""
-        return rbox_overlaps(boxes1.convert_to(RotatedBoxes).tensor,
-                             boxes2.convert_to(RotatedBoxes).tensor, mode, is_aligned)
+        return rbox_overlaps(
+            boxes1.convert_to(RotatedBoxes).tensor,
+            boxes2.convert_to(RotatedBoxes).tensor,
+            mode,
+            is_aligned,
+        )
 
     @staticmethod
     def from_instance_masks(masks: Union[BitmapMasks, PolygonMasks]) -> 'RotatedBoxes':
@@ -195,4 +216,3 @@ def scale_rboxes(boxes: Tensor, scale_factor: Sequence[float]) -> Tensor:
     rboxes = RotatedBoxes(boxes, clone=True)
     rboxes.rescale_((1 / scale_factor[0], 1 / scale_factor[1]))
     return rboxes.tensor
-

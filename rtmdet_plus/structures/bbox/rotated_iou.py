@@ -16,6 +16,7 @@ between points clearly on either side, so no intersection divides by a near-zero
 difference and gradients stay finite on identical or degenerate pairs. The area this moves is at
 most perimeter x tol (tol = 1e-10 of the box size in float64, 1e-5 in float32).
 """
+
 from typing import Tuple
 
 import torch
@@ -36,13 +37,17 @@ def _first_box_corners_in_second_frame(boxes1: Tensor, boxes2: Tensor) -> Tensor
     half_w, half_h = boxes1[:, 2] / 2, boxes1[:, 3] / 2
     along_w = torch.stack([half_w * cos_rel, half_w * sin_rel], dim=-1)
     along_h = torch.stack([-half_h * sin_rel, half_h * cos_rel], dim=-1)
-    signs = boxes1.new_tensor([[1., 1.], [-1., 1.], [-1., -1.], [1., -1.]])  # (4, [w, h])
-    return (center[:, None] + signs[None, :, :1] * along_w[:, None]
-            + signs[None, :, 1:] * along_h[:, None])
+    signs = boxes1.new_tensor([[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]])  # (4, [w, h])
+    return (
+        center[:, None]
+        + signs[None, :, :1] * along_w[:, None]
+        + signs[None, :, 1:] * along_h[:, None]
+    )
 
 
-def _clip_to_half_plane(outline: Tensor, axis: int, sign: float, bound: Tensor,
-                        tol: Tensor) -> Tensor:
+def _clip_to_half_plane(
+    outline: Tensor, axis: int, sign: float, bound: Tensor, tol: Tensor
+) -> Tensor:
     """Clip closed outlines to ``sign * p[axis] <= bound``.
 
     Args:
@@ -62,8 +67,7 @@ def _clip_to_half_plane(outline: Tensor, axis: int, sign: float, bound: Tensor,
 
     next_depth, next_other = depth.roll(-1, dims=1), other.roll(-1, dims=1)
     clear = tol[:, None]
-    crossing = (((depth > clear) & (next_depth < -clear))
-                | ((depth < -clear) & (next_depth > clear)))
+    crossing = ((depth > clear) & (next_depth < -clear)) | ((depth < -clear) & (next_depth > clear))
     safe_gap = torch.where(crossing, depth - next_depth, torch.ones_like(depth))
     fraction = torch.where(crossing, depth / safe_gap, torch.zeros_like(depth))
     cross_other = other + fraction * (next_other - other)
@@ -103,9 +107,11 @@ def rotated_box_intersection(boxes1: Tensor, boxes2: Tensor) -> Tensor:
         (float32 for half precision).
     """
     if boxes1.shape != boxes2.shape or boxes1.dim() != 2 or boxes1.size(-1) != 5:
-        raise ValueError('rotated_box_intersection needs two (N, 5) tensors of rotated boxes '
-                         f'(cx, cy, w, h, angle), got shapes {tuple(boxes1.shape)} and '
-                         f'{tuple(boxes2.shape)}')
+        raise ValueError(
+            'rotated_box_intersection needs two (N, 5) tensors of rotated boxes '
+            f'(cx, cy, w, h, angle), got shapes {tuple(boxes1.shape)} and '
+            f'{tuple(boxes2.shape)}'
+        )
     boxes1, boxes2 = _as_compute_dtype(boxes1, boxes2)
     if boxes1.numel() == 0:
         return boxes1.new_zeros(0)
@@ -113,8 +119,12 @@ def rotated_box_intersection(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     tol = _RELATIVE_TOL[boxes1.dtype] * scale
     half_w, half_h = boxes2[:, 2] / 2, boxes2[:, 3] / 2
     outline = _first_box_corners_in_second_frame(boxes1, boxes2)
-    for axis, sign, bound in ((0, 1., half_w), (0, -1., half_w), (1, 1., half_h),
-                              (1, -1., half_h)):
+    for axis, sign, bound in (
+        (0, 1.0, half_w),
+        (0, -1.0, half_w),
+        (1, 1.0, half_h),
+        (1, -1.0, half_h),
+    ):
         outline = _clip_to_half_plane(outline, axis, sign, bound, tol)
     return _shoelace(outline).clamp(min=0)
 

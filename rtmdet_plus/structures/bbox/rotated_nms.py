@@ -11,6 +11,7 @@ first checked against the boxes kept so far, then greedily against itself, and I
 only for pairs whose enclosing horizontal boxes meet (the others have IoU 0) and, unless class
 agnostic, that share a label.
 """
+
 from typing import Optional, Tuple
 
 import torch
@@ -25,15 +26,26 @@ NMS_CFG_KEYS = ('type', 'iou_threshold', 'class_agnostic', 'split_thr')
 NMS_TYPES = ('nms_rotated', 'rtmdet_plus.nms_rotated')
 
 
-def _pairs_over(boxes: Tensor, hboxes: Tensor, labels: Optional[Tensor], first: Tensor,
-                second: Tensor, iou_threshold: float, upper: bool) -> Tuple[Tensor, Tensor]:
+def _pairs_over(
+    boxes: Tensor,
+    hboxes: Tensor,
+    labels: Optional[Tensor],
+    first: Tensor,
+    second: Tensor,
+    iou_threshold: float,
+    upper: bool,
+) -> Tuple[Tensor, Tensor]:
     """Pairs (i, j) of positions in ``first`` x ``second`` whose IoU exceeds the threshold.
 
     Only pairs whose horizontal boxes meet (and labels agree) are measured; ``upper`` keeps
     j > i only (``first`` is ``second``)."""
     hb1, hb2 = hboxes[first][:, None], hboxes[second][None]
-    meet = ((hb1[..., 0] <= hb2[..., 2]) & (hb2[..., 0] <= hb1[..., 2])
-            & (hb1[..., 1] <= hb2[..., 3]) & (hb2[..., 1] <= hb1[..., 3]))
+    meet = (
+        (hb1[..., 0] <= hb2[..., 2])
+        & (hb2[..., 0] <= hb1[..., 2])
+        & (hb1[..., 1] <= hb2[..., 3])
+        & (hb2[..., 1] <= hb1[..., 3])
+    )
     if labels is not None:
         meet &= labels[first][:, None] == labels[second][None]
     if upper:
@@ -42,14 +54,14 @@ def _pairs_over(boxes: Tensor, hboxes: Tensor, labels: Optional[Tensor], first: 
     over = torch.zeros(rows.numel(), dtype=torch.bool, device=boxes.device)
     for start in range(0, rows.numel(), PAIR_CHUNK):
         part = slice(start, start + PAIR_CHUNK)
-        ious = rbox_overlaps(boxes[first[rows[part]]], boxes[second[cols[part]]],
-                             is_aligned=True)
+        ious = rbox_overlaps(boxes[first[rows[part]]], boxes[second[cols[part]]], is_aligned=True)
         over[part] = ious > iou_threshold
     return rows[over], cols[over]
 
 
-def rbox_nms(boxes: Tensor, scores: Tensor, iou_threshold: float,
-             labels: Optional[Tensor] = None) -> Tensor:
+def rbox_nms(
+    boxes: Tensor, scores: Tensor, iou_threshold: float, labels: Optional[Tensor] = None
+) -> Tensor:
     """Greedy NMS of rotated boxes: a box is dropped when its IoU with a kept box of higher
     score (and, with ``labels``, the same label) is above ``iou_threshold``.
 
@@ -63,13 +75,16 @@ def rbox_nms(boxes: Tensor, scores: Tensor, iou_threshold: float,
         (K,) long indices of the kept boxes, highest score first.
     """
     if boxes.dim() != 2 or boxes.size(-1) != 5:
-        raise ValueError(f'rbox_nms needs (N, 5) rotated boxes (cx, cy, w, h, angle), got '
-                         f'shape {tuple(boxes.shape)}')
-    if scores.shape != boxes.shape[:1] or (labels is not None
-                                           and labels.shape != boxes.shape[:1]):
-        raise ValueError(f'rbox_nms: scores {tuple(scores.shape)} and labels '
-                         f'{None if labels is None else tuple(labels.shape)} must be '
-                         f'({boxes.size(0)},), one per box')
+        raise ValueError(
+            f'rbox_nms needs (N, 5) rotated boxes (cx, cy, w, h, angle), got '
+            f'shape {tuple(boxes.shape)}'
+        )
+    if scores.shape != boxes.shape[:1] or (labels is not None and labels.shape != boxes.shape[:1]):
+        raise ValueError(
+            f'rbox_nms: scores {tuple(scores.shape)} and labels '
+            f'{None if labels is None else tuple(labels.shape)} must be '
+            f'({boxes.size(0)},), one per box'
+        )
     if not 0 <= iou_threshold <= 1:
         raise ValueError(f'rbox_nms: iou_threshold must be in [0, 1], got {iou_threshold}')
     order = scores.detach().argsort(descending=True, stable=True)
@@ -90,8 +105,7 @@ def rbox_nms(boxes: Tensor, scores: Tensor, iou_threshold: float,
             block = block[alive]
         rows, cols = _pairs_over(boxes, hboxes, labels, block, block, iou_threshold, True)
         if rows.numel():
-            over = torch.zeros(block.numel(), block.numel(), dtype=torch.bool,
-                               device=boxes.device)
+            over = torch.zeros(block.numel(), block.numel(), dtype=torch.bool, device=boxes.device)
             over[rows, cols] = True
             suppressed = torch.zeros(block.numel(), dtype=torch.bool, device=boxes.device)
             for row in rows.unique().tolist():
@@ -102,8 +116,9 @@ def rbox_nms(boxes: Tensor, scores: Tensor, iou_threshold: float,
     return order[kept]
 
 
-def batched_rbox_nms(boxes: Tensor, scores: Tensor, labels: Tensor,
-                     nms_cfg: dict) -> Tuple[Tensor, Tensor]:
+def batched_rbox_nms(
+    boxes: Tensor, scores: Tensor, labels: Tensor, nms_cfg: dict
+) -> Tuple[Tensor, Tensor]:
     """Class-aware rotated NMS with mmcv ``batched_nms``'s interface.
 
     Args:
@@ -117,10 +132,16 @@ def batched_rbox_nms(boxes: Tensor, scores: Tensor, labels: Tensor,
     """
     unknown = sorted(set(nms_cfg) - set(NMS_CFG_KEYS))
     if unknown or nms_cfg.get('type', 'nms_rotated') not in NMS_TYPES:
-        raise ValueError(f'rotated NMS config {dict(nms_cfg)!r}: use dict(type=\'nms_rotated\', '
-                         f'iou_threshold=..., class_agnostic=False); unknown keys: {unknown}')
+        raise ValueError(
+            f'rotated NMS config {dict(nms_cfg)!r}: use dict(type=\'nms_rotated\', '
+            f'iou_threshold=..., class_agnostic=False); unknown keys: {unknown}'
+        )
     if 'iou_threshold' not in nms_cfg:
         raise ValueError(f'rotated NMS config {dict(nms_cfg)!r} needs iou_threshold')
-    keep = rbox_nms(boxes, scores, float(nms_cfg['iou_threshold']),
-                    None if nms_cfg.get('class_agnostic', False) else labels)
+    keep = rbox_nms(
+        boxes,
+        scores,
+        float(nms_cfg['iou_threshold']),
+        None if nms_cfg.get('class_agnostic', False) else labels,
+    )
     return torch.cat([boxes[keep], scores[keep, None]], dim=-1), keep

@@ -10,6 +10,7 @@ For all pairs (``is_aligned=False``) only the pairs whose axis-aligned extents o
 through the op; the others cannot intersect and get 0. Crowded images (1000 small objects
 against 20k priors) then cost what their few touching pairs cost, not M x N polygon clippings.
 """
+
 import math
 from typing import Tuple
 
@@ -62,18 +63,20 @@ def touching_pairs(boxes1: Tensor, boxes2: Tensor) -> Tuple[Tensor, Tensor]:
     extents1, extents2 = rbox2hbox(boxes1), rbox2hbox(boxes2)
     finite1, finite2 = torch.isfinite(extents1).all(1), torch.isfinite(extents2).all(1)
     finite_extents = torch.cat([extents1[finite1], extents2[finite2]])
-    scale = finite_extents.abs().amax() if finite_extents.numel() else extents1.new_tensor(0.)
+    scale = finite_extents.abs().amax() if finite_extents.numel() else extents1.new_tensor(0.0)
     pad = 1e-3 * scale + 1e-3
     overlap = (extents1[:, None, 0] <= extents2[None, :, 2] + pad) & (
-        extents2[None, :, 0] <= extents1[:, None, 2] + pad)
+        extents2[None, :, 0] <= extents1[:, None, 2] + pad
+    )
     overlap &= extents1[:, None, 1] <= extents2[None, :, 3] + pad
     overlap &= extents2[None, :, 1] <= extents1[:, None, 3] + pad
     overlap |= ~finite1[:, None] | ~finite2[None]
     return overlap.nonzero(as_tuple=True)
 
 
-def rbox_overlaps(boxes1: Tensor, boxes2: Tensor, mode: str = 'iou',
-                  is_aligned: bool = False) -> Tensor:
+def rbox_overlaps(
+    boxes1: Tensor, boxes2: Tensor, mode: str = 'iou', is_aligned: bool = False
+) -> Tensor:
     """IoU (or intersection over the area of ``boxes1``) of rotated boxes.
 
     Args:
@@ -90,14 +93,17 @@ def rbox_overlaps(boxes1: Tensor, boxes2: Tensor, mode: str = 'iou',
         raise ValueError(f"rbox_overlaps mode must be 'iou' or 'iof', got {mode!r}")
     for name, boxes in (('boxes1', boxes1), ('boxes2', boxes2)):
         if boxes.dim() != 2 or (boxes.size(-1) != 5 and boxes.numel() > 0):
-            raise ValueError(f'rbox_overlaps: {name} must be (N, 5) rotated boxes '
-                             f'(cx, cy, w, h, angle), got shape {tuple(boxes.shape)}')
+            raise ValueError(
+                f'rbox_overlaps: {name} must be (N, 5) rotated boxes '
+                f'(cx, cy, w, h, angle), got shape {tuple(boxes.shape)}'
+            )
     rows, cols = boxes1.size(0), boxes2.size(0)
     if is_aligned and rows != cols:
-        raise ValueError(f'rbox_overlaps: is_aligned needs as many boxes1 as boxes2, '
-                         f'got {rows} and {cols}')
+        raise ValueError(
+            f'rbox_overlaps: is_aligned needs as many boxes1 as boxes2, got {rows} and {cols}'
+        )
     if rows * cols == 0:
-        return boxes1.new_zeros((rows, ) if is_aligned else (rows, cols))
+        return boxes1.new_zeros((rows,) if is_aligned else (rows, cols))
     clamped1 = boxes1.detach().to(torch.float32, copy=True)
     clamped2 = boxes2.detach().to(torch.float32, copy=True)
     for clamped in (clamped1, clamped2):
@@ -109,7 +115,8 @@ def rbox_overlaps(boxes1: Tensor, boxes2: Tensor, mode: str = 'iou',
     overlaps = clamped1.new_zeros((rows, cols))
     if rows_index.numel():
         overlaps[rows_index, cols_index] = aligned_overlaps(
-            clamped1[rows_index], clamped2[cols_index], mode)
+            clamped1[rows_index], clamped2[cols_index], mode
+        )
     return overlaps.to(boxes1.dtype)
 
 

@@ -5,4 +5,5 @@ MMDeploy's rewriters for mmdet's ``RTMDetHead`` / ``RTMDetInsHead`` (registered 
 name) never apply to them; these do. The detector's ``forward`` is mmdet's ``RTMDet`` and keeps
 MMDeploy's rewriter.
 """
+
 from . import rotated_rtmdet_head, rtmdet_head, rtmdet_ins_head  # noqa: F401

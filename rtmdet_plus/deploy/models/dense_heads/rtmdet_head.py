@@ -13,6 +13,7 @@ The rewriters use only the heads' public surface (``flat_priors``, ``flatten_lev
 ``decode_boxes``, ``box_sizes``, ``box_maps``, ``relative_coords``, ...; see
 :class:`~rtmdet_plus.models.dense_heads.RTMDetHead`), never their private helpers.
 """
+
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -24,13 +25,13 @@ from torch import Tensor
 from rtmdet_plus.deploy.nms import class_aware_nms, nms_settings
 
 
-def flat_outputs(head, cls_scores: Sequence[Tensor], box_maps: Sequence[Tensor]
-                 ) -> Tuple[Tensor, Tensor, Tensor]:
+def flat_outputs(
+    head, cls_scores: Sequence[Tensor], box_maps: Sequence[Tensor]
+) -> Tuple[Tensor, Tensor, Tensor]:
     """Per-level head outputs -> (P, 4) priors cx, cy, stride_w, stride_h, (B, P, C) class
     probabilities and (B, P, box_pred_channels) box outputs, levels finest first."""
     featmap_sizes = [score.shape[-2:] for score in cls_scores]
-    priors = head.flat_priors(featmap_sizes, device=cls_scores[0].device,
-                              dtype=cls_scores[0].dtype)
+    priors = head.flat_priors(featmap_sizes, device=cls_scores[0].device, dtype=cls_scores[0].dtype)
     scores = head.flatten_levels(cls_scores, head.cls_out_channels).sigmoid()
     box_preds = head.flatten_levels(box_maps, head.box_pred_channels)
     return priors, scores, box_preds
@@ -55,21 +56,25 @@ def decode_clipped(head, priors: Tensor, box_preds: Tensor, batch_img_metas) -> 
     img_shape = batch_img_metas[0]['img_shape'] if batch_img_metas else None
     if img_shape is None:
         return boxes
-    x1, y1, x2, y2 = clip_bboxes(boxes[..., 0], boxes[..., 1], boxes[..., 2], boxes[..., 3],
-                                 img_shape[:2])
+    x1, y1, x2, y2 = clip_bboxes(
+        boxes[..., 0], boxes[..., 1], boxes[..., 2], boxes[..., 3], img_shape[:2]
+    )
     return torch.stack([x1, y1, x2, y2], dim=-1)
 
 
 @FUNCTION_REWRITER.register_rewriter(
-    func_name='rtmdet_plus.models.dense_heads.rtmdet_head.RTMDetHead.predict_by_feat')
-def rtmdet_plus_rtmdet_head__predict_by_feat(self,
-                                             cls_scores: List[Tensor],
-                                             bbox_preds: List[Tensor],
-                                             score_factors=None,
-                                             batch_img_metas: Optional[List[dict]] = None,
-                                             cfg: Optional[ConfigDict] = None,
-                                             rescale: bool = False,
-                                             with_nms: bool = True):
+    func_name='rtmdet_plus.models.dense_heads.rtmdet_head.RTMDetHead.predict_by_feat'
+)
+def rtmdet_plus_rtmdet_head__predict_by_feat(
+    self,
+    cls_scores: List[Tensor],
+    bbox_preds: List[Tensor],
+    score_factors=None,
+    batch_img_metas: Optional[List[dict]] = None,
+    cfg: Optional[ConfigDict] = None,
+    rescale: bool = False,
+    with_nms: bool = True,
+):
     """Per-level (B, C, H, W) logits and (B, 4, H, W) distances -> dets (B, N, 5) x1 y1 x2 y2
     score (input pixels, zero rows past the last detection) and labels (B, N); without NMS,
     (B, P, 4) boxes and (B, P, C) scores."""
@@ -80,5 +85,4 @@ def rtmdet_plus_rtmdet_head__predict_by_feat(self,
     scores = drop_small_boxes(scores, self.box_sizes(boxes), cfg)
     if not with_nms:
         return boxes, scores
-    return class_aware_nms(boxes, scores, ctx.cfg,
-                           nms_settings(cfg, ctx.cfg))
+    return class_aware_nms(boxes, scores, ctx.cfg, nms_settings(cfg, ctx.cfg))

@@ -12,6 +12,7 @@ Only priors whose centre lies inside at least one ground-truth box take part.
 Boxes are horizontal (x1, y1, x2, y2) or rotated (cx, cy, w, h, angle in radians, RTMDet-R, with
 ``iou_calculator=dict(type='RBboxOverlaps2D')``); the box format follows the last dimension.
 """
+
 from typing import NamedTuple, Optional, Tuple
 
 import torch
@@ -57,8 +58,9 @@ def soft_label_cost(pred_logits: Tensor, gt_labels: Tensor, ious: Tensor) -> Ten
     return others.gather(-1, index) + bce * (ious - probs.gather(-1, index)).square()
 
 
-def soft_center_prior(prior_centers: Tensor, prior_strides: Tensor, gt_centers: Tensor,
-                      radius: float) -> Tensor:
+def soft_center_prior(
+    prior_centers: Tensor, prior_strides: Tensor, gt_centers: Tensor, radius: float
+) -> Tensor:
     """``10 ** (distance / stride - radius)`` for every prior and ground truth.
 
     Args:
@@ -112,7 +114,9 @@ def dynamic_k_matching(cost: Tensor, ious: Tensor, topk: int) -> Tuple[Tensor, T
         matching[claimed_twice] = False
         matching[claimed_twice.nonzero().squeeze(1), cheapest] = True
     matched = matching.any(1)
-    matched_gt = torch.where(matched, matching.int().argmax(1), torch.full_like(matched, -1, dtype=torch.long))
+    matched_gt = torch.where(
+        matched, matching.int().argmax(1), torch.full_like(matched, -1, dtype=torch.long)
+    )
     matched_iou = (matching * ious).sum(1)
     return matched_gt, matched_iou
 
@@ -125,6 +129,7 @@ class BatchAssignment(NamedTuple):
         labels: (B, P) class of the matched ground truth, -1 for background.
         ious: (B, P) IoU of the prediction with its matched ground truth, 0 for background.
     """
+
     gt_index: Tensor
     labels: Tensor
     ious: Tensor
@@ -145,7 +150,7 @@ def points_inside_rboxes(points: Tensor, rboxes: Tensor, eps: float = ROTATED_IN
     """(P, 2) points and (..., G, 5) rotated boxes (cx, cy, w, h, angle) -> (..., P, G): the
     point lies inside the box at least ``eps`` pixels from every side (``RotatedBoxes``' test,
     as mmrotate's)."""
-    rboxes = rboxes[..., None, :, :]                                  # (..., 1, G, 5)
+    rboxes = rboxes[..., None, :, :]  # (..., 1, G, 5)
     dx = points[:, 0, None] - rboxes[..., 0]
     dy = points[:, 1, None] - rboxes[..., 1]
     cos, sin = torch.cos(rboxes[..., 4]), torch.sin(rboxes[..., 4])
@@ -174,8 +179,9 @@ def gather_rows(values: Tensor, index: Tensor) -> Tensor:
     return values.gather(1, index[..., None].expand(-1, -1, values.size(-1)))
 
 
-def cheapest_priors(cost: Tensor, num_matches_wanted: Tensor, num_candidates: Tensor
-                    ) -> Tuple[Tensor, Tensor, Tensor]:
+def cheapest_priors(
+    cost: Tensor, num_matches_wanted: Tensor, num_candidates: Tensor
+) -> Tuple[Tensor, Tensor, Tensor]:
     """Each ground truth's ``k`` cheapest candidate priors, as (image, slot, ground truth) triples.
 
     ``torch.topk`` breaks ties by its algorithm, which depends on ``k`` and the length of the
@@ -196,7 +202,7 @@ def cheapest_priors(cost: Tensor, num_matches_wanted: Tensor, num_candidates: Te
         for k in wanted[wanted > 0].unique().tolist():
             columns = (wanted == k).nonzero().squeeze(1)
             chosen = cost[img, :count, columns].topk(k, dim=0, largest=False).indices  # (k, g)
-            images.append(torch.full((chosen.numel(), ), img, device=cost.device))
+            images.append(torch.full((chosen.numel(),), img, device=cost.device))
             slots.append(chosen.reshape(-1))
             gts.append(columns.repeat(k))
     if not slots:
@@ -205,8 +211,9 @@ def cheapest_priors(cost: Tensor, num_matches_wanted: Tensor, num_candidates: Te
     return torch.cat(images), torch.cat(slots), torch.cat(gts)
 
 
-def batched_dynamic_k_matching(cost: Tensor, ious: Tensor, num_matches_wanted: Tensor,
-                               num_candidates: Tensor) -> Tuple[Tensor, Tensor]:
+def batched_dynamic_k_matching(
+    cost: Tensor, ious: Tensor, num_matches_wanted: Tensor, num_candidates: Tensor
+) -> Tuple[Tensor, Tensor]:
     """:func:`dynamic_k_matching` for a padded batch.
 
     Only the chosen (image, prior, ground truth) triples are handled, at most
@@ -251,21 +258,25 @@ class DynamicSoftLabelAssigner(BaseAssigner):
             horizontal boxes, ``RBboxOverlaps2D`` for rotated ones.
     """
 
-    def __init__(self,
-                 soft_center_radius: float = 3.0,
-                 topk: int = 13,
-                 iou_weight: float = 3.0,
-                 iou_calculator=dict(type='BboxOverlaps2D')) -> None:
+    def __init__(
+        self,
+        soft_center_radius: float = 3.0,
+        topk: int = 13,
+        iou_weight: float = 3.0,
+        iou_calculator=dict(type='BboxOverlaps2D'),
+    ) -> None:
         self.soft_center_radius = soft_center_radius
         self.topk = topk
         self.iou_weight = iou_weight
         self.iou_calculator = TASK_UTILS.build(iou_calculator)
 
-    def assign(self,
-               pred_instances: InstanceData,
-               gt_instances: InstanceData,
-               gt_instances_ignore: Optional[InstanceData] = None,
-               **kwargs) -> AssignResult:
+    def assign(
+        self,
+        pred_instances: InstanceData,
+        gt_instances: InstanceData,
+        gt_instances_ignore: Optional[InstanceData] = None,
+        **kwargs,
+    ) -> AssignResult:
         """Assign the priors of one image.
 
         Args:
@@ -302,8 +313,9 @@ class DynamicSoftLabelAssigner(BaseAssigner):
             return empty
 
         if 'masks' in gt_instances:
-            gt_centers = mask_centers(masks_as_tensor(gt_instances.masks, priors.device,
-                                                      torch.float32))
+            gt_centers = mask_centers(
+                masks_as_tensor(gt_instances.masks, priors.device, torch.float32)
+            )
         elif hasattr(gt_bboxes, 'centers'):
             gt_centers = gt_bboxes.centers
         else:
@@ -311,10 +323,13 @@ class DynamicSoftLabelAssigner(BaseAssigner):
 
         cand_priors = priors[candidates]
         ious = self.iou_calculator(pred_instances.bboxes[candidates], gt_bboxes)
-        cost = (soft_label_cost(pred_instances.scores[candidates], gt_labels.long(), ious)
-                - torch.log(ious + EPS) * self.iou_weight
-                + soft_center_prior(cand_priors[:, :2], cand_priors[:, 2], gt_centers,
-                                    self.soft_center_radius))
+        cost = (
+            soft_label_cost(pred_instances.scores[candidates], gt_labels.long(), ious)
+            - torch.log(ious + EPS) * self.iou_weight
+            + soft_center_prior(
+                cand_priors[:, :2], cand_priors[:, 2], gt_centers, self.soft_center_radius
+            )
+        )
         matched_gt, matched_iou = dynamic_k_matching(cost, ious, self.topk)
 
         positive = matched_gt >= 0
@@ -326,15 +341,17 @@ class DynamicSoftLabelAssigner(BaseAssigner):
         overlaps[pos_index] = matched_iou[positive]
         return AssignResult(num_gts, gt_inds, overlaps, labels=labels)
 
-    def batch_assign(self,
-                     priors: Tensor,
-                     pred_boxes: Tensor,
-                     pred_logits: Tensor,
-                     gt_boxes: Tensor,
-                     gt_labels: Tensor,
-                     gt_valid: Tensor,
-                     prior_valid: Optional[Tensor] = None,
-                     gt_centers: Optional[Tensor] = None) -> BatchAssignment:
+    def batch_assign(
+        self,
+        priors: Tensor,
+        pred_boxes: Tensor,
+        pred_logits: Tensor,
+        gt_boxes: Tensor,
+        gt_labels: Tensor,
+        gt_valid: Tensor,
+        prior_valid: Optional[Tensor] = None,
+        gt_centers: Optional[Tensor] = None,
+    ) -> BatchAssignment:
         """Assign a whole batch at once; same result as :meth:`assign` image by image.
 
         Memory is O(B x P x G): the soft-label cost never builds a (P, G, classes) tensor, and
@@ -353,36 +370,52 @@ class DynamicSoftLabelAssigner(BaseAssigner):
             gt_centers: (B, G, 2) centres to use instead of the box centres (mask centroids).
         """
         batch_size, num_priors = pred_boxes.shape[:2]
-        labels_out = torch.full((batch_size, num_priors), -1, dtype=torch.long, device=priors.device)
+        labels_out = torch.full(
+            (batch_size, num_priors), -1, dtype=torch.long, device=priors.device
+        )
         if gt_boxes.size(1) == 0 or num_priors == 0:
-            return BatchAssignment(labels_out.clone(), labels_out, pred_boxes.new_zeros(batch_size, num_priors))
+            return BatchAssignment(
+                labels_out.clone(), labels_out, pred_boxes.new_zeros(batch_size, num_priors)
+            )
         gt_labels = gt_labels.long().clamp(min=0)
-        inside = points_inside_boxes(priors[:, :2], gt_boxes) & gt_valid[:, None, :]     # (B, P, G)
-        candidates = inside.any(-1)                                                       # (B, P)
+        inside = points_inside_boxes(priors[:, :2], gt_boxes) & gt_valid[:, None, :]  # (B, P, G)
+        candidates = inside.any(-1)  # (B, P)
         if prior_valid is not None:
             candidates &= prior_valid
         if gt_centers is None:
             gt_centers = box_centers(gt_boxes)
         # Only candidate priors are costed: each image's candidates are gathered to the front,
         # (B, N) slots with N the largest candidate count, slots past an image's count padded.
-        num_candidates = candidates.sum(1)                                                # (B,)
+        num_candidates = candidates.sum(1)  # (B,)
         num_slots = int(num_candidates.max())
         if num_slots == 0:
-            return BatchAssignment(labels_out.clone(), labels_out, pred_boxes.new_zeros(batch_size, num_priors))
+            return BatchAssignment(
+                labels_out.clone(), labels_out, pred_boxes.new_zeros(batch_size, num_priors)
+            )
         slot_prior = torch.argsort((~candidates).to(torch.uint8), dim=1, stable=True)[:, :num_slots]
-        slot_valid = torch.arange(num_slots, device=priors.device) < num_candidates[:, None]  # (B, N)
-        slot_priors = priors[slot_prior]                                                  # (B, N, 4)
+        slot_valid = (
+            torch.arange(num_slots, device=priors.device) < num_candidates[:, None]
+        )  # (B, N)
+        slot_priors = priors[slot_prior]  # (B, N, 4)
         ious = pairwise_ious(self.iou_calculator, gather_rows(pred_boxes, slot_prior), gt_boxes)
-        cost = (soft_label_cost(gather_rows(pred_logits, slot_prior), gt_labels, ious)
-                - torch.log(ious + EPS) * self.iou_weight
-                + soft_center_prior(slot_priors[..., :2], slot_priors[..., 2], gt_centers,
-                                    self.soft_center_radius))
+        cost = (
+            soft_label_cost(gather_rows(pred_logits, slot_prior), gt_labels, ious)
+            - torch.log(ious + EPS) * self.iou_weight
+            + soft_center_prior(
+                slot_priors[..., :2], slot_priors[..., 2], gt_centers, self.soft_center_radius
+            )
+        )
         # inf for pairs that may not match: padded slots, padded ground truths.
         inf = cost.new_tensor(float('inf'))
-        cost += torch.where(slot_valid, 0.0, inf)[:, :, None] + torch.where(gt_valid, 0.0, inf)[:, None, :]
+        cost += (
+            torch.where(slot_valid, 0.0, inf)[:, :, None]
+            + torch.where(gt_valid, 0.0, inf)[:, None, :]
+        )
         # k of each ground truth from the top-k IoUs among its image's candidate priors.
         candidate_ious = ious * slot_valid[:, :, None]
-        num_wanted = candidate_ious.topk(min(self.topk, num_slots), dim=1).values.sum(1).int().clamp(min=1)
+        num_wanted = (
+            candidate_ious.topk(min(self.topk, num_slots), dim=1).values.sum(1).int().clamp(min=1)
+        )
         num_wanted *= gt_valid & candidates.any(1, keepdim=True)
         slot_gt, slot_iou = batched_dynamic_k_matching(cost, ious, num_wanted, num_candidates)
         # Back from slots to priors (padded slots carry -1 / 0 onto non-candidate priors).

@@ -6,6 +6,7 @@ y down). In that frame p sits at (u, v) from the centre, and the encoding is
 
     left = w / 2 + u,  right = w / 2 - u,  top = h / 2 + v,  bottom = h / 2 - v,  angle.
 """
+
 from typing import Optional, Sequence
 
 import torch
@@ -39,8 +40,9 @@ def distance_angle_to_rbox(points: Tensor, distances: Tensor, angle_version: str
     return torch.cat([centers, sizes, norm_angle(angle, angle_version)], dim=-1)
 
 
-def rbox_to_distance_angle(points: Tensor, rboxes: Tensor, max_dis: Optional[float] = None,
-                           eps: float = 0.1) -> Tensor:
+def rbox_to_distance_angle(
+    points: Tensor, rboxes: Tensor, max_dis: Optional[float] = None, eps: float = 0.1
+) -> Tensor:
     """Inverse of :func:`distance_angle_to_rbox`.
 
     Args:
@@ -80,22 +82,32 @@ class DistanceAnglePointCoder(BaseBBoxCoder):
         self.clip_border = clip_border
         self.angle_version = angle_version
 
-    def encode(self, points: Tensor, gt_bboxes: Tensor, max_dis: Optional[float] = None,
-               eps: float = 0.1) -> Tensor:
+    def encode(
+        self, points: Tensor, gt_bboxes: Tensor, max_dis: Optional[float] = None, eps: float = 0.1
+    ) -> Tensor:
         """(N, 2) points, (N, 5) rotated boxes -> (N, 5) left, top, right, bottom, angle."""
         if points.shape[:-1] != gt_bboxes.shape[:-1] or gt_bboxes.size(-1) != 5:
-            raise ValueError(f'DistanceAnglePointCoder.encode needs (N, 2) points and (N, 5) '
-                             f'boxes, got {tuple(points.shape)} and {tuple(gt_bboxes.shape)}')
+            raise ValueError(
+                f'DistanceAnglePointCoder.encode needs (N, 2) points and (N, 5) '
+                f'boxes, got {tuple(points.shape)} and {tuple(gt_bboxes.shape)}'
+            )
         return rbox_to_distance_angle(points, gt_bboxes, max_dis, eps)
 
-    def decode(self, points: Tensor, pred_bboxes: Tensor,
-               max_shape: Optional[Sequence[int]] = None) -> Tensor:
+    def decode(
+        self, points: Tensor, pred_bboxes: Tensor, max_shape: Optional[Sequence[int]] = None
+    ) -> Tensor:
         """(N, 2+) or (..., N, 2+) points, (..., N, 5) distances and angles -> (..., N, 5)
         rotated boxes. ``max_shape`` is ignored (a rotated box cut at the border is no
         rectangle)."""
-        if (pred_bboxes.size(-1) != 5 or points.dim() < 2 or pred_bboxes.dim() < 2
-                or points.size(-2) != pred_bboxes.size(-2)):
-            raise ValueError(f'DistanceAnglePointCoder.decode needs (N, 2) or (..., N, 2) points '
-                             f'and (..., N, 5) predictions, got {tuple(points.shape)} and '
-                             f'{tuple(pred_bboxes.shape)}')
+        if (
+            pred_bboxes.size(-1) != 5
+            or points.dim() < 2
+            or pred_bboxes.dim() < 2
+            or points.size(-2) != pred_bboxes.size(-2)
+        ):
+            raise ValueError(
+                f'DistanceAnglePointCoder.decode needs (N, 2) or (..., N, 2) points '
+                f'and (..., N, 5) predictions, got {tuple(points.shape)} and '
+                f'{tuple(pred_bboxes.shape)}'
+            )
         return distance_angle_to_rbox(points, pred_bboxes, self.angle_version)

@@ -1,4 +1,5 @@
 """The identity angle coder: the network predicts the angle in radians directly."""
+
 from mmdet.models.task_modules.coders.base_bbox_coder import BaseBBoxCoder
 from torch import Tensor
 

@@ -1,4 +1,5 @@
 """IoU calculator of rotated boxes for assigners (mmrotate's ``RBboxOverlaps2D``)."""
+
 from typing import Union
 
 from mmdet.structures.bbox import BaseBoxes, get_box_tensor
@@ -12,8 +13,13 @@ from rtmdet_plus.structures.bbox import rbox_overlaps
 class RBboxOverlaps2D:
     """Rotated IoU between two box sets (mmcv's compiled op, CPU and GPU)."""
 
-    def __call__(self, bboxes1: Union[Tensor, BaseBoxes], bboxes2: Union[Tensor, BaseBoxes],
-                 mode: str = 'iou', is_aligned: bool = False) -> Tensor:
+    def __call__(
+        self,
+        bboxes1: Union[Tensor, BaseBoxes],
+        bboxes2: Union[Tensor, BaseBoxes],
+        mode: str = 'iou',
+        is_aligned: bool = False,
+    ) -> Tensor:
         """Overlaps of rotated boxes.
 
         Args:
@@ -29,9 +35,11 @@ class RBboxOverlaps2D:
         bboxes1, bboxes2 = get_box_tensor(bboxes1), get_box_tensor(bboxes2)
         for name, boxes in (('bboxes1', bboxes1), ('bboxes2', bboxes2)):
             if boxes.size(-1) not in (0, 5, 6):
-                raise ValueError(f'RBboxOverlaps2D: {name} must be (N, 5) rotated boxes '
-                                 f'(cx, cy, w, h, angle) or (N, 6) with scores, got shape '
-                                 f'{tuple(boxes.shape)}')
+                raise ValueError(
+                    f'RBboxOverlaps2D: {name} must be (N, 5) rotated boxes '
+                    f'(cx, cy, w, h, angle) or (N, 6) with scores, got shape '
+                    f'{tuple(boxes.shape)}'
+                )
         return rbox_overlaps(bboxes1[..., :5], bboxes2[..., :5], mode, is_aligned)
 
     def __repr__(self) -> str:
