@@ -24,7 +24,8 @@ default_hooks = dict(
     # --resume: a truncated latest checkpoint falls back to the newest readable one
     resume_fallback=dict(type='rtmdet_plus.ResumeFallbackHook'),
     # names the training samples the dataset replaced (on_bad_sample) and counts them per epoch
-    bad_samples=dict(type='rtmdet_plus.BadSampleReportHook'))
+    bad_samples=dict(type='rtmdet_plus.BadSampleReportHook'),
+)
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,6 +1,4 @@
 # CSPNeXt-l ImageNet classifier: cspnext-s_8xb256-rsb-a1-600e_in1k.py at this depth and width.
 _base_ = './cspnext-s_8xb256-rsb-a1-600e_in1k.py'
 
-model = dict(
-    backbone=dict(deepen_factor=1, widen_factor=1),
-    head=dict(in_channels=1024))
+model = dict(backbone=dict(deepen_factor=1, widen_factor=1), head=dict(in_channels=1024))

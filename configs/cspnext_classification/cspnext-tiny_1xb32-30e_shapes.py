@@ -18,17 +18,25 @@ max_epochs = 30
 base_lr = 0.003
 
 model = dict(
-    head=dict(num_classes=len(classes), topk=(1, )),
-    train_cfg=dict(augments=[dict(type='Mixup', alpha=0.2), dict(type='CutMix', alpha=1.0)],
-                   probs=[0.2, 0.2]))
+    head=dict(num_classes=len(classes), topk=(1,)),
+    train_cfg=dict(
+        augments=[dict(type='Mixup', alpha=0.2), dict(type='CutMix', alpha=1.0)], probs=[0.2, 0.2]
+    ),
+)
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomResizedCrop', scale=img_size, crop_ratio_range=(0.5, 1.0)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandAugment', policies='timm_increasing', num_policies=2, total_level=10,
-         magnitude_level=5, magnitude_std=0.5,
-         hparams=dict(pad_val=[round(x) for x in _base_.bgr_mean], interpolation='bilinear')),
+    dict(
+        type='RandAugment',
+        policies='timm_increasing',
+        num_policies=2,
+        total_level=10,
+        magnitude_level=5,
+        magnitude_std=0.5,
+        hparams=dict(pad_val=[round(x) for x in _base_.bgr_mean], interpolation='bilinear'),
+    ),
     dict(type='PackClsInputs'),
 ]
 test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackClsInputs')]
@@ -38,26 +46,52 @@ train_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
     sampler=dict(_delete_=True, type='DefaultSampler', shuffle=True),
-    dataset=dict(data_root=data_root, ann_file='', data_prefix='train', metainfo=metainfo,
-                 pipeline=train_pipeline))
+    dataset=dict(
+        data_root=data_root,
+        ann_file='',
+        data_prefix='train',
+        metainfo=metainfo,
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     batch_size=50,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(data_root=data_root, ann_file='', data_prefix='val', metainfo=metainfo,
-                 pipeline=test_pipeline))
+    dataset=dict(
+        data_root=data_root,
+        ann_file='',
+        data_prefix='val',
+        metainfo=metainfo,
+        pipeline=test_pipeline,
+    ),
+)
 test_dataloader = val_dataloader
-val_evaluator = dict(topk=(1, ))
+val_evaluator = dict(topk=(1,))
 test_evaluator = val_evaluator
 
 optim_wrapper = dict(optimizer=dict(lr=base_lr))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, eta_min=base_lr * 0.01, by_epoch=True,
-         begin=1, end=max_epochs, convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=0.001,
+        by_epoch=True,
+        begin=0,
+        end=1,
+        convert_to_iter_based=True,
+    ),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs - 1,
+        eta_min=base_lr * 0.01,
+        by_epoch=True,
+        begin=1,
+        end=max_epochs,
+        convert_to_iter_based=True,
+    ),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
-default_hooks = dict(logger=dict(interval=10),
-                     checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+default_hooks = dict(
+    logger=dict(interval=10), checkpoint=dict(interval=max_epochs, max_keep_ckpts=1)
+)
 randomness = dict(seed=0)

@@ -13,5 +13,9 @@ backend_config = dict(
                 input=dict(
                     min_shape=[1, 3, 1024, 1024],
                     opt_shape=[1, 3, 1024, 1024],
-                    max_shape=[1, 3, 1024, 1024])))
-    ])
+                    max_shape=[1, 3, 1024, 1024],
+                )
+            )
+        )
+    ],
+)

@@ -28,7 +28,8 @@ _base_ = './rotated_rtmdet_tiny-3x-dota.py'
 data_root = 'data/rotated_shapes/'
 classes = ('rectangle', 'ellipse', 'arrow')
 rotated_shapes_dataset = dict(
-    img_size=128, num_train=400, num_val=50, objects_per_image=(2, 5), classes=classes, seed=0)
+    img_size=128, num_train=400, num_val=50, objects_per_image=(2, 5), classes=classes, seed=0
+)
 metainfo = dict(classes=classes, palette=[(220, 20, 60), (0, 120, 255), (0, 170, 70)])
 
 img_scale = (128, 128)
@@ -42,7 +43,8 @@ model = dict(
     backbone=dict(norm_cfg=norm_cfg, init_cfg=None),
     neck=dict(norm_cfg=norm_cfg),
     bbox_head=dict(num_classes=len(classes), norm_cfg=norm_cfg),
-    test_cfg=dict(nms_pre=500, max_per_img=100))
+    test_cfg=dict(nms_pre=500, max_per_img=100),
+)
 
 # the DOTA recipe's pipelines at the images' size, without RandomRotate
 train_pipeline = [
@@ -76,7 +78,9 @@ train_dataloader = dict(
         metainfo=metainfo,
         ann_file='train/labelTxt/',
         data_prefix=dict(img_path='train/images/'),
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     batch_size=8,
     num_workers=0,
@@ -86,31 +90,34 @@ val_dataloader = dict(
         metainfo=metainfo,
         ann_file='val/labelTxt/',
         data_prefix=dict(img_path='val/images/'),
-        pipeline=val_pipeline))
+        pipeline=val_pipeline,
+    ),
+)
 test_dataloader = val_dataloader
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=base_lr))
 param_scheduler = [
+    # linear warm-up over the first epoch, stepped per iteration
     dict(
-        type='LinearLR',
+        _base_.param_scheduler[0],
         start_factor=1.0e-3,
         by_epoch=True,
-        begin=0,
         end=warmup_epochs,
-        convert_to_iter_based=True),
+        convert_to_iter_based=True,
+    ),
+    # then the base's cosine from there to the last epoch, down to 5 % of this lr
     dict(
-        type='CosineAnnealingLR',
+        _base_.param_scheduler[1],
         eta_min=base_lr * 0.05,
-        by_epoch=True,
         begin=warmup_epochs,
         end=max_epochs,
         T_max=max_epochs - warmup_epochs,
-        convert_to_iter_based=True),
+    ),
 ]
 
 default_hooks = dict(
-    logger=dict(interval=25),
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+    logger=dict(interval=25), checkpoint=dict(interval=max_epochs, max_keep_ckpts=1)
+)
 log_processor = dict(window_size=25)
 randomness = dict(seed=0)

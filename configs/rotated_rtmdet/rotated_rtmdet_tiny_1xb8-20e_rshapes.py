@@ -12,6 +12,6 @@ train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 # the same warm-up, then the cosine stretched to the last epoch
 param_scheduler = [
     _base_.param_scheduler[0],
-    dict(_base_.param_scheduler[1], end=max_epochs, T_max=max_epochs - _base_.warmup_epochs)
+    dict(_base_.param_scheduler[1], end=max_epochs, T_max=max_epochs - _base_.warmup_epochs),
 ]
 default_hooks = dict(checkpoint=dict(interval=max_epochs))

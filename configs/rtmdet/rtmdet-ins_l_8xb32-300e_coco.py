@@ -25,50 +25,34 @@ model = dict(
         bbox_coder=dict(type='DistancePointBBoxCoder'),
         loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0, loss_weight=1.0),
         loss_bbox=dict(type='GIoULoss', loss_weight=2.0),
-        loss_mask=dict(type='DiceLoss', loss_weight=2.0, eps=5e-6, reduction='mean')),
+        loss_mask=dict(type='DiceLoss', loss_weight=2.0, eps=5e-6, reduction='mean'),
+    ),
     test_cfg=dict(
         nms_pre=1000,
         min_bbox_size=0,
         score_thr=0.05,
         nms=dict(type='nms', iou_threshold=0.6),
         max_per_img=100,
-        mask_thr_binary=0.5),
+        mask_thr_binary=0.5,
+    ),
 )
 
-# Stage 1: as RTMDet-l, with masks, box recomputation after the crop and tiny objects filtered.
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
-    dict(type='CachedMosaic', img_scale=(640, 640), pad_val=114.0),
-    dict(type='RandomResize', scale=(1280, 1280), ratio_range=(0.1, 2.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(640, 640), recompute_bbox=True, allow_negative_crop=True),
-    dict(type='YOLOXHSVRandomAug'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='Pad', size=(640, 640), pad_val=dict(img=(114, 114, 114))),
-    dict(
-        type='CachedMixUp',
-        img_scale=(640, 640),
-        ratio_range=(1.0, 1.0),
-        max_cached_images=20,
-        pad_val=(114, 114, 114)),
-    dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1)),
-    dict(type='PackDetInputs'),
+# RTMDet-l's pipelines with polygon masks, boxes recomputed from the masks after the crop
+# (crops without objects kept), and objects under 1x1 pixel dropped: in stage 1 (epochs 0-279)
+# last before packing, in stage 2 (last 20 epochs, no Mosaic/MixUp) right after the crop.
+__with_masks = dict(
+    LoadAnnotations=dict(with_mask=True, poly2mask=False),
+    RandomCrop=dict(recompute_bbox=True, allow_negative_crop=True),
+)
+__filter = dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1))
+train_pipeline, train_pipeline_stage2 = [
+    [dict(t, **__with_masks.get(t['type'], {})) for t in pipeline]
+    for pipeline in (_base_.train_pipeline, _base_.train_pipeline_stage2)
 ]
+train_pipeline.insert(-1, __filter)  # before PackDetInputs
+train_pipeline_stage2.insert(4, __filter)  # after RandomCrop
 
-train_dataloader = dict(pin_memory=True, dataset=dict(pipeline=train_pipeline))
-
-# Stage 2 (last 20 epochs): no Mosaic/MixUp.
-train_pipeline_stage2 = [
-    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
-    dict(type='RandomResize', scale=(640, 640), ratio_range=(0.1, 2.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(640, 640), recompute_bbox=True, allow_negative_crop=True),
-    dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1)),
-    dict(type='YOLOXHSVRandomAug'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='Pad', size=(640, 640), pad_val=dict(img=(114, 114, 114))),
-    dict(type='PackDetInputs'),
-]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 
 custom_hooks = [
     _base_.custom_hooks[0],  # EMAHook

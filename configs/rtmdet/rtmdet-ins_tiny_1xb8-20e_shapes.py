@@ -43,32 +43,44 @@ model = dict(
         bbox_coder=dict(type='DistancePointBBoxCoder'),
         loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0, loss_weight=1.0),
         loss_bbox=dict(type='GIoULoss', loss_weight=2.0),
-        loss_mask=dict(type='DiceLoss', loss_weight=2.0, eps=5e-6, reduction='mean')),
+        loss_mask=dict(type='DiceLoss', loss_weight=2.0, eps=5e-6, reduction='mean'),
+    ),
     test_cfg=dict(
         nms_pre=1000,
         min_bbox_size=0,
         score_thr=0.05,
         nms=dict(type='nms', iou_threshold=0.6),
         max_per_img=100,
-        mask_thr_binary=0.5))
+        mask_thr_binary=0.5,
+    ),
+)
 
 # the base's pipelines at this size, loading polygon masks; training drops boxes under a pixel
 load_annotations = dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False)
 train_pipeline = [
-    dict(t, scale=img_scale) if t['type'] == 'Resize' else
-    dict(t, size=img_scale) if t['type'] == 'Pad' else
-    load_annotations if t['type'] == 'LoadAnnotations' else t
+    dict(t, scale=img_scale)
+    if t['type'] == 'Resize'
+    else dict(t, size=img_scale)
+    if t['type'] == 'Pad'
+    else load_annotations
+    if t['type'] == 'LoadAnnotations'
+    else t
     for t in _base_.train_pipeline[:-1]
 ] + [dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1)), _base_.train_pipeline[-1]]
 test_pipeline = [
-    dict(t, scale=img_scale) if t['type'] == 'Resize' else
-    dict(t, size=img_scale) if t['type'] == 'Pad' else
-    load_annotations if t['type'] == 'LoadAnnotations' else t
+    dict(t, scale=img_scale)
+    if t['type'] == 'Resize'
+    else dict(t, size=img_scale)
+    if t['type'] == 'Pad'
+    else load_annotations
+    if t['type'] == 'LoadAnnotations'
+    else t
     for t in _base_.test_pipeline
 ]
 train_dataloader = dict(
     batch_size=train_batch_size,
-    dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=train_pipeline))
+    dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=train_pipeline),
+)
 val_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json', metric=['bbox', 'segm'])
@@ -79,7 +91,11 @@ optim_wrapper = dict(optimizer=dict(lr=base_lr))
 # The base's warm-up, then its cosine stretched to this schedule and learning rate.
 param_scheduler = [
     _base_.param_scheduler[0],
-    dict(_base_.param_scheduler[1], eta_min=base_lr * 0.05, end=max_epochs,
-         T_max=max_epochs - warmup_epochs),
+    dict(
+        _base_.param_scheduler[1],
+        eta_min=base_lr * 0.05,
+        end=max_epochs,
+        T_max=max_epochs - warmup_epochs,
+    ),
 ]
 default_hooks = dict(checkpoint=dict(interval=max_epochs))

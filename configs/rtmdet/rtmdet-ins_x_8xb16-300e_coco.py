@@ -5,7 +5,8 @@ _base_ = './rtmdet-ins_l_8xb32-300e_coco.py'
 model = dict(
     backbone=dict(deepen_factor=1.33, widen_factor=1.25),
     neck=dict(in_channels=[320, 640, 1280], out_channels=320, num_csp_blocks=4),
-    bbox_head=dict(in_channels=320, feat_channels=320))
+    bbox_head=dict(in_channels=320, feat_channels=320),
+)
 
 base_lr = 0.002
 optim_wrapper = dict(optimizer=dict(lr=base_lr))

@@ -10,37 +10,17 @@ model = dict(
             type='Pretrained',
             prefix='backbone.',
             checkpoint='https://download.openmmlab.com/mmdetection/v3.0/rtmdet/'
-            'cspnext_rsb_pretrain/cspnext-s_imagenet_600e.pth')),
+            'cspnext_rsb_pretrain/cspnext-s_imagenet_600e.pth',
+        ),
+    ),
     neck=dict(in_channels=[128, 256, 512], out_channels=128, num_csp_blocks=1),
-    bbox_head=dict(in_channels=128, feat_channels=128, exp_on_reg=False))
+    bbox_head=dict(in_channels=128, feat_channels=128, exp_on_reg=False),
+)
 
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='CachedMosaic', img_scale=(640, 640), pad_val=114.0),
-    dict(type='RandomResize', scale=(1280, 1280), ratio_range=(0.5, 2.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(640, 640)),
-    dict(type='YOLOXHSVRandomAug'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='Pad', size=(640, 640), pad_val=dict(img=(114, 114, 114))),
-    dict(
-        type='CachedMixUp',
-        img_scale=(640, 640),
-        ratio_range=(1.0, 1.0),
-        max_cached_images=20,
-        pad_val=(114, 114, 114)),
-    dict(type='PackDetInputs'),
-]
-
-train_pipeline_stage2 = [
-    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='RandomResize', scale=(640, 640), ratio_range=(0.5, 2.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(640, 640)),
-    dict(type='YOLOXHSVRandomAug'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='Pad', size=(640, 640), pad_val=dict(img=(114, 114, 114))),
-    dict(type='PackDetInputs'),
+# RTMDet-l's pipelines with the milder scale jitter
+train_pipeline, train_pipeline_stage2 = [
+    [dict(t, ratio_range=(0.5, 2.0)) if t['type'] == 'RandomResize' else t for t in pipeline]
+    for pipeline in (_base_.train_pipeline, _base_.train_pipeline_stage2)
 ]
 
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

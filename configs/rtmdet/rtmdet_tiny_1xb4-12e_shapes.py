@@ -26,7 +26,8 @@ data_root = 'data/shapes/'
 classes = ('ellipse', 'rectangle', 'triangle', 'star')
 shapes_dataset = dict(img_size=192, num_train=400, num_val=100, classes=classes, seed=0)
 metainfo = dict(
-    classes=classes, palette=[(220, 20, 60), (0, 120, 255), (0, 170, 70), (250, 170, 0)])
+    classes=classes, palette=[(220, 20, 60), (0, 120, 255), (0, 170, 70), (250, 170, 0)]
+)
 
 img_scale = (192, 192)
 train_batch_size = 4
@@ -39,7 +40,8 @@ model = dict(
     backbone=dict(norm_cfg=norm_cfg, init_cfg=None),
     neck=dict(norm_cfg=norm_cfg),
     bbox_head=dict(num_classes=len(classes), norm_cfg=norm_cfg),
-    test_cfg=dict(max_per_img=100))
+    test_cfg=dict(max_per_img=100),
+)
 
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
@@ -56,7 +58,8 @@ test_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'),
+    ),
 ]
 
 train_dataloader = dict(
@@ -70,7 +73,9 @@ train_dataloader = dict(
         ann_file='annotations/instances_train.json',
         data_prefix=dict(img='train/'),
         filter_cfg=dict(filter_empty_gt=True, min_size=0),
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     batch_size=8,
     num_workers=0,
@@ -81,42 +86,39 @@ val_dataloader = dict(
         metainfo=metainfo,
         ann_file='annotations/instances_val.json',
         data_prefix=dict(img='val/'),
-        pipeline=test_pipeline))
+        pipeline=test_pipeline,
+    ),
+)
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
 test_evaluator = val_evaluator
 
 train_cfg = dict(
-    _delete_=True, type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
+    _delete_=True, type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs
+)
 optim_wrapper = dict(optimizer=dict(lr=base_lr))
 param_scheduler = [
+    # linear warm-up over the first epoch, stepped per iteration
     dict(
-        type='LinearLR',
+        _base_.param_scheduler[0],
         start_factor=1.0e-3,
         by_epoch=True,
-        begin=0,
         end=warmup_epochs,
-        convert_to_iter_based=True),
+        convert_to_iter_based=True,
+    ),
+    # then the base's cosine from there to the last epoch, down to 5 % of this lr
     dict(
-        type='CosineAnnealingLR',
+        _base_.param_scheduler[1],
         eta_min=base_lr * 0.05,
-        by_epoch=True,
         begin=warmup_epochs,
         end=max_epochs,
         T_max=max_epochs - warmup_epochs,
-        convert_to_iter_based=True),
+    ),
 ]
 
 default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
-custom_hooks = [
-    dict(
-        type='EMAHook',
-        ema_type='ExpMomentumEMA',
-        momentum=0.0002,
-        update_buffers=True,
-        priority=49),
-]
+    logger=dict(interval=10), checkpoint=dict(interval=max_epochs, max_keep_ckpts=1)
+)
+custom_hooks = [_base_.custom_hooks[0]]  # EMAHook; no pipeline switch
 log_processor = dict(window_size=10)
 randomness = dict(seed=0)

@@ -21,17 +21,22 @@ model = dict(bbox_head=dict(num_classes=len(classes)))
 
 # the base's pipelines at this size
 train_pipeline = [
-    dict(t, scale=img_scale) if t['type'] == 'Resize' else
-    dict(t, size=img_scale) if t['type'] == 'Pad' else t
+    dict(t, scale=img_scale)
+    if t['type'] == 'Resize'
+    else dict(t, size=img_scale)
+    if t['type'] == 'Pad'
+    else t
     for t in _base_.train_pipeline
 ]
 test_pipeline = [
-    dict(t, scale=img_scale) if t['type'] == 'Resize' else
-    dict(t, size=img_scale) if t['type'] == 'Pad' else t
+    dict(t, scale=img_scale)
+    if t['type'] == 'Resize'
+    else dict(t, size=img_scale)
+    if t['type'] == 'Pad'
+    else t
     for t in _base_.test_pipeline
 ]
-train_dataloader = dict(
-    batch_size=8, dataset=dict(metainfo=metainfo, pipeline=train_pipeline))
+train_dataloader = dict(batch_size=8, dataset=dict(metainfo=metainfo, pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(metainfo=metainfo, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
@@ -40,7 +45,11 @@ optim_wrapper = dict(optimizer=dict(lr=base_lr))
 # the base's warm-up, then its cosine stretched to the last epoch and scaled to this lr
 param_scheduler = [
     _base_.param_scheduler[0],
-    dict(_base_.param_scheduler[1], eta_min=base_lr * 0.05, end=max_epochs,
-         T_max=max_epochs - warmup_epochs)
+    dict(
+        _base_.param_scheduler[1],
+        eta_min=base_lr * 0.05,
+        end=max_epochs,
+        T_max=max_epochs - warmup_epochs,
+    ),
 ]
 default_hooks = dict(checkpoint=dict(interval=max_epochs))

@@ -1,7 +1,7 @@
-# RTMDet-x: depth x1.33, width x1.25; recipe as RTMDet-l.
-_base_ = './rtmdet_l_8xb32-300e_coco.py'
+# RTMDet-x: depth x1.33, width x1.25 (_base_/rtmdet_x.py); recipe and data as RTMDet-l.
+_base_ = ['./_base_/rtmdet_x.py', './_base_/rtmdet_data_640.py']
 
-model = dict(
-    backbone=dict(deepen_factor=1.33, widen_factor=1.25),
-    neck=dict(in_channels=[320, 640, 1280], out_channels=320, num_csp_blocks=4),
-    bbox_head=dict(in_channels=320, feat_channels=320))
+custom_hooks = [
+    _base_.custom_hooks[0],  # EMAHook
+    dict(_base_.custom_hooks[1], switch_pipeline=_base_.train_pipeline_stage2),
+]

@@ -5,7 +5,8 @@ dataset_type = 'ImageNet'
 data_preprocessor = dict(
     mean=[123.675, 116.28, 103.53],  # RGB
     std=[58.395, 57.12, 57.375],
-    to_rgb=True)
+    to_rgb=True,
+)
 
 bgr_mean = data_preprocessor['mean'][::-1]
 bgr_std = data_preprocessor['std'][::-1]
@@ -21,7 +22,8 @@ train_pipeline = [
         total_level=10,
         magnitude_level=7,
         magnitude_std=0.5,
-        hparams=dict(pad_val=[round(x) for x in bgr_mean], interpolation='bicubic')),
+        hparams=dict(pad_val=[round(x) for x in bgr_mean], interpolation='bicubic'),
+    ),
     dict(type='PackClsInputs'),
 ]
 test_pipeline = [
@@ -39,9 +41,11 @@ train_dataloader = dict(
         data_root='data/imagenet',
         ann_file='meta/train.txt',
         data_prefix='train',
-        pipeline=train_pipeline),
+        pipeline=train_pipeline,
+    ),
     sampler=dict(type='DefaultSampler', shuffle=True),
-    persistent_workers=True)
+    persistent_workers=True,
+)
 val_dataloader = dict(
     batch_size=256,
     num_workers=5,
@@ -50,9 +54,11 @@ val_dataloader = dict(
         data_root='data/imagenet',
         ann_file='meta/val.txt',
         data_prefix='val',
-        pipeline=test_pipeline),
+        pipeline=test_pipeline,
+    ),
     sampler=dict(type='DefaultSampler', shuffle=False),
-    persistent_workers=True)
+    persistent_workers=True,
+)
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator

@@ -16,4 +16,6 @@ codebase_config = dict(
         iou_threshold=0.1,
         pre_top_k=3000,
         keep_top_k=2000,
-        max_output_boxes_per_class=2000))
+        max_output_boxes_per_class=2000,
+    ),
+)

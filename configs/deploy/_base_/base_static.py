@@ -19,4 +19,5 @@ codebase_config = dict(
         pre_top_k=5000,
         keep_top_k=100,
         background_label_id=-1,
-    ))
+    ),
+)

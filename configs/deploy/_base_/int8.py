@@ -14,4 +14,5 @@ quantization = dict(
     float_from=['rtm_cls', 'rtm_reg', 'rtm_obj', 'rtm_kernel', 'rtm_ang'],
     keep_float=['stem.0', 'cls_convs', 'reg_convs', 'kernel_convs'],
     per_channel=True,
-    reduce_range=False)
+    reduce_range=False,
+)

@@ -5,4 +5,5 @@
 # neck and the mask feature head 0.392 / 0.427.
 _base_ = ['./int8.py']
 quantization = dict(
-    keep_float=['stem.0', 'cls_convs', 'reg_convs', 'kernel_convs', 'neck', 'mask_head'])
+    keep_float=['stem.0', 'cls_convs', 'reg_convs', 'kernel_convs', 'neck', 'mask_head']
+)

@@ -9,5 +9,9 @@ backend_config = dict(
                 input=dict(
                     min_shape=[1, 3, 640, 640],
                     opt_shape=[1, 3, 640, 640],
-                    max_shape=[1, 3, 640, 640])))
-    ])
+                    max_shape=[1, 3, 640, 640],
+                )
+            )
+        )
+    ],
+)

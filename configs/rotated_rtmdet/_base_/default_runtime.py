@@ -8,9 +8,6 @@ default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=12, max_kee
 custom_hooks = [
     dict(type='NumClassCheckHook'),
     dict(
-        type='EMAHook',
-        ema_type='ExpMomentumEMA',
-        momentum=0.0002,
-        update_buffers=True,
-        priority=49)
+        type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002, update_buffers=True, priority=49
+    ),
 ]

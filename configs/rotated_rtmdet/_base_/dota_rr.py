@@ -14,7 +14,7 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.75, direction=['horizontal', 'vertical', 'diagonal']),
     dict(type='RandomRotate', prob=0.5, angle_range=180, rect_obj_labels=[9, 11]),
     dict(type='Pad', size=(1024, 1024), pad_val=dict(img=(114, 114, 114))),
-    dict(type='PackDetInputs')
+    dict(type='PackDetInputs'),
 ]
 val_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
@@ -25,7 +25,8 @@ val_pipeline = [
     dict(type='Pad', size=(1024, 1024), pad_val=dict(img=(114, 114, 114))),
     dict(
         type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'),
+    ),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
@@ -33,7 +34,8 @@ test_pipeline = [
     dict(type='Pad', size=(1024, 1024), pad_val=dict(img=(114, 114, 114))),
     dict(
         type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'),
+    ),
 ]
 train_dataloader = dict(
     batch_size=8,
@@ -48,7 +50,9 @@ train_dataloader = dict(
         ann_file='trainval/annfiles/',
         data_prefix=dict(img_path='trainval/images/'),
         filter_cfg=dict(filter_empty_gt=True),
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,
@@ -61,7 +65,9 @@ val_dataloader = dict(
         ann_file='trainval/annfiles/',
         data_prefix=dict(img_path='trainval/images/'),
         test_mode=True,
-        pipeline=val_pipeline))
+        pipeline=val_pipeline,
+    ),
+)
 test_dataloader = val_dataloader
 
 val_evaluator = dict(type='DOTAMetric', metric='mAP')

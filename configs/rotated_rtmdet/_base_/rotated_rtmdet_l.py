@@ -3,7 +3,10 @@
 # is w, angle in [-90, 90) degrees). Rotated-IoU dynamic soft-label assignment, quality focal
 # loss + rotated IoU loss; at test time rotated NMS at IoU 0.1, up to 2000 boxes per patch.
 # boxtype2tensor=False keeps the ground truth as RotatedBoxes for the head.
-checkpoint = 'https://download.openmmlab.com/mmdetection/v3.0/rtmdet/cspnext_rsb_pretrain/cspnext-l_8xb256-rsb-a1-600e_in1k-6a760974.pth'  # noqa
+checkpoint = (
+    'https://download.openmmlab.com/mmdetection/v3.0/rtmdet/cspnext_rsb_pretrain/'
+    'cspnext-l_8xb256-rsb-a1-600e_in1k-6a760974.pth'
+)
 
 angle_version = 'le90'
 model = dict(
@@ -14,7 +17,8 @@ model = dict(
         std=[57.375, 57.12, 58.395],
         bgr_to_rgb=False,
         boxtype2tensor=False,
-        batch_augments=None),
+        batch_augments=None,
+    ),
     backbone=dict(
         type='CSPNeXt',
         arch='P5',
@@ -24,7 +28,8 @@ model = dict(
         channel_attention=True,
         norm_cfg=dict(type='SyncBN'),
         act_cfg=dict(type='SiLU'),
-        init_cfg=dict(type='Pretrained', prefix='backbone.', checkpoint=checkpoint)),
+        init_cfg=dict(type='Pretrained', prefix='backbone.', checkpoint=checkpoint),
+    ),
     neck=dict(
         type='CSPNeXtPAFPN',
         in_channels=[256, 512, 1024],
@@ -32,7 +37,8 @@ model = dict(
         num_csp_blocks=3,
         expand_ratio=0.5,
         norm_cfg=dict(type='SyncBN'),
-        act_cfg=dict(type='SiLU')),
+        act_cfg=dict(type='SiLU'),
+    ),
     bbox_head=dict(
         type='RotatedRTMDetSepBNHead',
         num_classes=15,
@@ -52,17 +58,21 @@ model = dict(
         scale_angle=False,
         loss_angle=None,
         norm_cfg=dict(type='SyncBN'),
-        act_cfg=dict(type='SiLU')),
+        act_cfg=dict(type='SiLU'),
+    ),
     train_cfg=dict(
         assigner=dict(
-            type='DynamicSoftLabelAssigner', iou_calculator=dict(type='RBboxOverlaps2D'), topk=13),
+            type='DynamicSoftLabelAssigner', iou_calculator=dict(type='RBboxOverlaps2D'), topk=13
+        ),
         allowed_border=-1,
         pos_weight=-1,
-        debug=False),
+        debug=False,
+    ),
     test_cfg=dict(
         nms_pre=2000,
         min_bbox_size=0,
         score_thr=0.05,
         nms=dict(type='nms_rotated', iou_threshold=0.1),
-        max_per_img=2000),
+        max_per_img=2000,
+    ),
 )

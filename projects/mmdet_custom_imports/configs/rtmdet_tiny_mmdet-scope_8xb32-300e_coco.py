@@ -16,4 +16,5 @@ model = dict(
     backbone=dict(type='rtmdet_plus.CSPNeXt'),
     neck=dict(type='rtmdet_plus.CSPNeXtPAFPN'),
     bbox_head=dict(type='rtmdet_plus.RTMDetSepBNHead'),
-    train_cfg=dict(assigner=dict(type='rtmdet_plus.DynamicSoftLabelAssigner')))
+    train_cfg=dict(assigner=dict(type='rtmdet_plus.DynamicSoftLabelAssigner')),
+)
