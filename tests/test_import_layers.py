@@ -216,6 +216,11 @@ def unit_cycles(imports: Sequence[Import]) -> List[List[str]]:
         if target is not None and source != target:
             graph.setdefault(source, set()).add(target)
             graph.setdefault(target, set())
+    return cycles(graph)
+
+
+def cycles(graph: Dict[str, set]) -> List[List[str]]:
+    """The strongly connected components of several nodes of ``graph`` (node -> successors)."""
     index, low, stack, on_stack, components = {}, {}, [], set(), []
 
     def connect(node):  # Tarjan's strongly connected components
@@ -243,6 +248,18 @@ def unit_cycles(imports: Sequence[Import]) -> List[List[str]]:
         if node not in index:
             connect(node)
     return components
+
+
+def tools_graph(root: Path = ROOT.parent / 'tools') -> Dict[str, set]:
+    """Module -> the modules of ``tools/`` it imports (top level and inside functions), for
+    every script and helper of ``tools/`` (imported as ``tools.<folder>.<name>``)."""
+    paths = {module_name(path, root): path for path in sorted(root.rglob('*.py'))}
+    graph = {module: set() for module in paths}
+    for module, path in paths.items():
+        for imp in imports_of(module, path.read_text(), list(paths)):
+            if imp.target in paths and imp.target != module:
+                graph[module].add(imp.target)
+    return graph
 
 
 def _edges(imports: Sequence[Import], units: Sequence[str]) -> List[str]:
@@ -277,6 +294,24 @@ def test_no_import_cycle_between_units():
 def test_no_import_inside_a_function_hides_a_cycle():
     problems = function_import_violations(all_imports())
     assert not problems, '\n'.join(problems)
+
+
+def test_tools_import_each_other_without_a_cycle():
+    """The scripts and helpers of ``tools/`` (above every layer: they may import anything of
+    ``rtmdet_plus``) import each other one way, by one name (``tools.analysis_tools.x``)."""
+    graph = tools_graph()
+    assert 'tools.analysis_tools.benchmarking' in graph['tools.analysis_tools.benchmark_inference']
+    found = cycles(graph)
+    assert not found, f'import cycles in tools/: {found}'
+    for module, path in (
+        (module_name(path, ROOT.parent / 'tools'), path)
+        for path in (ROOT.parent / 'tools').rglob('*.py')
+    ):
+        for imp in imports_of(module, path.read_text(), list(graph)):
+            bare = imp.target.split('.')[0]
+            assert f'tools.analysis_tools.{bare}' not in graph, (
+                f'{imp}: import it as tools.analysis_tools.{bare} (one name everywhere)'
+            )
 
 
 # -- the checker itself ---------------------------------------------------------------------
@@ -322,6 +357,7 @@ def test_checker_reports_upward_imports_cycles_and_hidden_imports():
     problems = layer_violations(imports)
     assert len(problems) == 2 and 'higher layer' in problems[0] and 'tools/' in problems[1]
     assert unit_cycles(imports) == [['evaluation', 'models']]
+    assert cycles({'a': {'b'}, 'b': {'c'}, 'c': {'a'}, 'd': {'a'}}) == [['a', 'b', 'c']]
     hidden = function_import_violations(imports)
     assert len(hidden) == 2
     assert 'top of the module' in hidden[0] and 'optional' in hidden[1]
