@@ -160,3 +160,15 @@ def run_tool(
 def train_iterations(log: str) -> List[int]:
     """The iteration numbers of the ``Iter(train) [i/N]`` log lines."""
     return [int(i) for i in re.findall(r'Iter\(train\)\s*\[\s*(\d+)/\d+\]', log)]
+
+
+def shorten_schedule(cfg, max_epochs: int) -> None:
+    """Cut an epoch-based shapes recipe (``[warm-up, cosine]`` schedulers) to ``max_epochs`` in
+    place: the warm-up as it is, the cosine re-stretched to end at the last epoch, one validation
+    and one checkpoint at the end."""
+    cfg.train_cfg.max_epochs = max_epochs
+    cfg.train_cfg.val_interval = max_epochs
+    cfg.default_hooks.checkpoint.interval = max_epochs
+    cosine = cfg.param_scheduler[-1]
+    cosine.end = max_epochs
+    cosine.T_max = max_epochs - cosine.begin

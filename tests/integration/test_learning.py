@@ -1,7 +1,10 @@
 """RTMDet-tiny learns: trained from scratch on the generated shapes dataset through mmengine's
-Runner and evaluated with pycocotools on the val split. Under `make test`: COCO bbox mAP >= 0.5
-after the 160-pixel shapes schedule (a few minutes); `make test-slow` adds the same bar for the
-longer `make demo` schedule (192 pixels, 4 classes)."""
+Runner and evaluated with pycocotools on the val split. Under `make test`: the 160-pixel shapes
+recipe cut to 8 epochs (400 iterations, about 3 minutes at one thread) lifts COCO bbox mAP from
+0 to at least 0.06 (measured 0.126 with seed 0, 0.150 with seed 1), and that model's INT8
+exports and tools/infer.py results are checked against it. `make test-slow` holds the bar of
+the whole recipe (24 epochs, mAP >= 0.5) and of the longer `make demo` schedule (192 pixels,
+4 classes)."""
 
 import importlib.util
 import os
@@ -18,10 +21,14 @@ from mmengine.runner import Runner
 
 from rtmdet_plus.datasets.shapes import ShapesConfig, generate_shapes_dataset, use_data_root
 from tests import REPO
+from tests.helpers import shorten_schedule
 
 SHAPES_CONFIG = REPO / 'configs' / 'rtmdet' / 'rtmdet_tiny_1xb4-20e_shapes.py'
 LEARNING_CONFIG = REPO / 'configs' / 'rtmdet' / 'rtmdet_tiny_1xb8-24e_shapes.py'
 MIN_BBOX_MAP = 0.5
+# the recipe cut to SHORT_EPOCHS (make test): an untrained model scores 0
+SHORT_EPOCHS = 8
+MIN_SHORT_BBOX_MAP = 0.06
 
 
 def train_on_shapes(config: Path, tmp_path, max_epochs=None):
@@ -35,10 +42,8 @@ def train_on_shapes(config: Path, tmp_path, max_epochs=None):
     use_data_root(cfg, data_root)
     cfg.work_dir = str(tmp_path / 'work')
     cfg.default_hooks.logger.interval = 50
-    if max_epochs is not None:  # stop early, same schedule (the lr is still high)
-        cfg.train_cfg.max_epochs = max_epochs
-        cfg.train_cfg.val_interval = max_epochs
-        cfg.default_hooks.checkpoint.interval = max_epochs
+    if max_epochs is not None:
+        shorten_schedule(cfg, max_epochs)
     start = time.perf_counter()
     runner = Runner.from_cfg(cfg)
     runner.train()
@@ -64,17 +69,29 @@ def report(report_figure, name, result, bar):
 
 @pytest.fixture(scope='module')
 def trained_tiny(tmp_path_factory):
-    """RTMDet-tiny trained on the 160-pixel shapes schedule: (result of train_on_shapes, work
-    dir with trained_config.py and the checkpoints)."""
+    """RTMDet-tiny trained on the 160-pixel shapes recipe cut to SHORT_EPOCHS, the one training
+    shared by this file's tests: (result of train_on_shapes, work dir with trained_config.py and
+    the checkpoints)."""
     tmp_path = tmp_path_factory.mktemp('learning')
-    return train_on_shapes(LEARNING_CONFIG, tmp_path), tmp_path / 'work'
+    return train_on_shapes(LEARNING_CONFIG, tmp_path, SHORT_EPOCHS), tmp_path / 'work'
 
 
-def test_rtmdet_tiny_reaches_half_map_on_shapes(trained_tiny, report_figure):
-    """The bar of the foundation issue under `make test`: COCO bbox mAP >= 0.5 on the val split
-    after 24 epochs (1200 iterations) of the 160-pixel, 3-class schedule (measured 0.58;
-    about 4 minutes on 2 idle cores)."""
+def test_rtmdet_tiny_learns_on_a_short_schedule(trained_tiny, report_figure):
+    """COCO bbox mAP >= MIN_SHORT_BBOX_MAP on the val split after SHORT_EPOCHS (400 iterations)
+    of the 160-pixel, 3-class recipe; an untrained model scores 0."""
     result = trained_tiny[0]
+    report(
+        report_figure, f'{LEARNING_CONFIG.name} ({SHORT_EPOCHS} epochs)', result, MIN_SHORT_BBOX_MAP
+    )
+    assert result[0] >= MIN_SHORT_BBOX_MAP
+
+
+@pytest.mark.slow
+def test_rtmdet_tiny_reaches_half_map_on_shapes(tmp_path, report_figure):
+    """The bar of the foundation issue: COCO bbox mAP >= 0.5 on the val split after the whole
+    recipe, 24 epochs (1200 iterations) of the 160-pixel, 3-class schedule (measured 0.58;
+    about 4 minutes on 2 idle cores, 10 at one thread). Slow: `make test-slow`."""
+    result = train_on_shapes(LEARNING_CONFIG, tmp_path)
     report(report_figure, LEARNING_CONFIG.name, result, MIN_BBOX_MAP)
     assert result[0] >= MIN_BBOX_MAP
 
@@ -176,7 +193,7 @@ def test_infer_coco_results_score_as_the_runner(trained_tiny, tmp_path, report_f
         f'bbox mAP {evaluation.stats[0]:.3f} (runner {trained_tiny[0][0]:.3f})'
     )
     assert abs(evaluation.stats[0] - trained_tiny[0][0]) <= 0.002
-    assert evaluation.stats[0] >= MIN_BBOX_MAP
+    assert evaluation.stats[0] >= MIN_SHORT_BBOX_MAP
 
 
 @pytest.mark.slow

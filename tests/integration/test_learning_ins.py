@@ -1,7 +1,10 @@
 """RTMDet-Ins learns masks: RTMDet-Ins-tiny trained from scratch on the generated shapes dataset
 (polygon masks) through mmengine's Runner, evaluated on the val split with pycocotools (mmdet's
-CocoMetric, metric=['bbox', 'segm']). The trained model then goes through tools/infer.py, whose
-picture must show the predicted masks. Also: tools/demo.py --task ins end to end."""
+CocoMetric, metric=['bbox', 'segm']). Under `make test` the recipe is cut to 8 epochs (400
+iterations, about 3 minutes at one thread): segm / bbox mAP rise from 0 to at least 0.06 / 0.08
+(measured 0.139 / 0.179), and the model goes through tools/infer.py, whose picture must show the
+predicted masks; `make test-slow` holds the whole recipe's bars. Also: tools/demo.py --task ins
+end to end."""
 
 import os
 import re
@@ -29,11 +32,16 @@ INS_CONFIG = REPO / 'configs' / 'rtmdet' / 'rtmdet-ins_tiny_1xb8-20e_shapes.py'
 # is float noise amplified by training, not a difference between the two.
 MIN_SEGM_MAP = 0.25
 MIN_BBOX_MAP = 0.3
+# the recipe cut to SHORT_EPOCHS (make test): an untrained model scores 0
+SHORT_EPOCHS = 8
+MIN_SHORT_SEGM_MAP = 0.06
+MIN_SHORT_BBOX_MAP = 0.08
 
 
-def train_ins_on_shapes(tmp_path):
-    """Train INS_CONFIG on its generated dataset; (segm mAP, bbox mAP, iterations, minutes)."""
-    bbox_map, _, iters, minutes = train_on_shapes(INS_CONFIG, tmp_path)
+def train_ins_on_shapes(tmp_path, max_epochs=None):
+    """Train INS_CONFIG (cut to ``max_epochs``) on its generated dataset; (segm mAP, bbox mAP,
+    iterations, minutes)."""
+    bbox_map, _, iters, minutes = train_on_shapes(INS_CONFIG, tmp_path, max_epochs)
     hub = MessageHub.get_current_instance()  # the runner's
     return hub.get_scalar('val/coco/segm_mAP').current(), bbox_map, iters, minutes
 
@@ -68,16 +76,29 @@ def infer_val_picture(tmp_path):
     return log, cv2.imread(str(out_file)), cv2.imread(str(image_path)), masks
 
 
-def test_rtmdet_ins_learns_masks_on_shapes(tmp_path, report_figure):
-    """1000 iterations (20 epochs of 400 128x128 images), about 4.3 min at one thread on a
-    half-busy 2-core machine (8.7 min on a fully loaded one); the figures above MIN_SEGM_MAP."""
-    segm_map, bbox_map, iters, minutes = train_ins_on_shapes(tmp_path)
+def train_and_report(tmp_path, report_figure, max_epochs, min_segm, min_bbox):
+    segm_map, bbox_map, iters, minutes = train_ins_on_shapes(tmp_path, max_epochs)
     report_figure(
         f'[learning] {INS_CONFIG.name}: {iters} iterations in {minutes:.1f} min, val '
-        f'segm mAP {segm_map:.3f} (need >= {MIN_SEGM_MAP}), bbox mAP {bbox_map:.3f} '
-        f'(need >= {MIN_BBOX_MAP})'
+        f'segm mAP {segm_map:.3f} (need >= {min_segm}), bbox mAP {bbox_map:.3f} '
+        f'(need >= {min_bbox})'
     )
-    assert segm_map >= MIN_SEGM_MAP and bbox_map >= MIN_BBOX_MAP
+    assert segm_map >= min_segm and bbox_map >= min_bbox
+    return segm_map, bbox_map
+
+
+@pytest.mark.slow
+def test_rtmdet_ins_reaches_the_bars_of_the_whole_recipe(tmp_path, report_figure):
+    """1000 iterations (20 epochs of 400 128x128 images), about 4.3 min at one thread on a
+    half-busy 2-core machine (8.7 min on a fully loaded one); the figures above MIN_SEGM_MAP.
+    Slow: `make test-slow`."""
+    train_and_report(tmp_path, report_figure, None, MIN_SEGM_MAP, MIN_BBOX_MAP)
+
+
+def test_rtmdet_ins_learns_masks_on_a_short_schedule(tmp_path, report_figure):
+    """400 iterations (SHORT_EPOCHS of 400 128x128 images): segm and bbox mAP above the short
+    bars; the inference picture covers the objects' pixels."""
+    train_and_report(tmp_path, report_figure, SHORT_EPOCHS, MIN_SHORT_SEGM_MAP, MIN_SHORT_BBOX_MAP)
 
     # The inference entry point draws the masks: most pixels of the objects are tinted.
     log, picture, image, gt_masks = infer_val_picture(tmp_path)
