@@ -22,7 +22,7 @@ from rtmdet_plus.models.task_modules import (
 from rtmdet_plus.registry import DATASETS, METRICS, MODELS, TRANSFORMS
 from rtmdet_plus.structures.bbox import RotatedBoxes
 from tests import REPO
-from tests.models.test_rotated_head import expected_sepbn_keys
+from tests.helpers.heads import expected_sepbn_keys
 
 CONFIGS = REPO / 'configs' / 'rotated_rtmdet'
 # size -> (deepen, widen, channels of the head, exp_on_reg, neck CSP blocks, batch per GPU)

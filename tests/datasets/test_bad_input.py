@@ -14,23 +14,7 @@ from mmengine.registry import init_default_scope
 from rtmdet_plus.registry import DATASETS, MODELS, TRANSFORMS
 from tests import REPO
 from tests.helpers import SMALL_SHAPES
-
-
-def _dataset_cfg(root: Path, ann_file: str = 'annotations/instances_train.json', **kwargs):
-    init_default_scope('rtmdet_plus')
-    return dict(
-        type='CocoDataset',
-        data_root=str(root),
-        ann_file=ann_file,
-        data_prefix=dict(img='train/'),
-        metainfo=dict(classes=SMALL_SHAPES.classes),
-        pipeline=[
-            dict(type='LoadImageFromFile'),
-            dict(type='LoadAnnotations', with_bbox=True),
-            dict(type='PackDetInputs'),
-        ],
-        **kwargs,
-    )
+from tests.helpers.datasets import dataset_cfg, rewrite_annotations
 
 
 def _first_image(root: Path) -> Path:
@@ -38,17 +22,10 @@ def _first_image(root: Path) -> Path:
         return root / 'train' / json.load(file)['images'][0]['file_name']
 
 
-def _rewrite_annotations(root: Path, edit) -> None:
-    path = root / 'annotations/instances_train.json'
-    coco = json.loads(path.read_text())
-    edit(coco)
-    path.write_text(json.dumps(coco))
-
-
 def test_missing_image_names_the_file(dataset_copy):
     image = _first_image(dataset_copy)
     image.unlink()
-    dataset = DATASETS.build(_dataset_cfg(dataset_copy))
+    dataset = DATASETS.build(dataset_cfg(dataset_copy))
     with pytest.raises(FileNotFoundError, match=re.escape(str(image))) as error:
         dataset[0]
     assert 'data_prefix' in str(error.value)
@@ -62,7 +39,7 @@ def test_missing_image_names_the_file(dataset_copy):
 def test_corrupt_image_names_the_file(dataset_copy, content):
     image = _first_image(dataset_copy)
     image.write_bytes(content)
-    dataset = DATASETS.build(_dataset_cfg(dataset_copy))
+    dataset = DATASETS.build(dataset_cfg(dataset_copy))
     with pytest.raises(ValueError, match=re.escape(str(image))) as error:
         dataset[0]
     assert 'could not be decoded' in str(error.value)
@@ -78,7 +55,7 @@ def test_unreadable_image_is_skipped_with_ignore_empty(dataset_copy):
 
 def test_missing_annotation_file_names_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / 'absent.json'))) as err:
-        DATASETS.build(_dataset_cfg(tmp_path, ann_file='absent.json'))
+        DATASETS.build(dataset_cfg(tmp_path, ann_file='absent.json'))
     assert 'data_root' in str(err.value)
 
 
@@ -86,16 +63,16 @@ def test_annotation_file_that_is_not_json_names_the_file(dataset_copy):
     path = dataset_copy / 'annotations/instances_train.json'
     path.write_text('{"images": [')
     with pytest.raises(ValueError, match=re.escape(str(path))) as error:
-        DATASETS.build(_dataset_cfg(dataset_copy))
+        DATASETS.build(dataset_cfg(dataset_copy))
     assert 'not valid JSON' in str(error.value)
 
 
 @pytest.mark.parametrize('key', ['images', 'annotations', 'categories'])
 def test_annotation_file_that_is_not_coco_names_the_file_and_key(dataset_copy, key):
-    _rewrite_annotations(dataset_copy, lambda coco: coco.pop(key))
+    rewrite_annotations(dataset_copy, lambda coco: coco.pop(key))
     path = dataset_copy / 'annotations/instances_train.json'
     with pytest.raises(ValueError, match=re.escape(str(path))) as error:
-        DATASETS.build(_dataset_cfg(dataset_copy))
+        DATASETS.build(dataset_cfg(dataset_copy))
     assert 'not in COCO format' in str(error.value) and repr(key) in str(error.value)
 
 
@@ -103,17 +80,17 @@ def test_annotation_file_that_is_a_json_list_names_the_file(dataset_copy):
     path = dataset_copy / 'annotations/instances_train.json'
     path.write_text('[1, 2, 3]')
     with pytest.raises(ValueError, match=re.escape(str(path))):
-        DATASETS.build(_dataset_cfg(dataset_copy))
+        DATASETS.build(dataset_cfg(dataset_copy))
 
 
 def test_test_mode_accepts_an_image_list_without_annotations(dataset_copy):
-    _rewrite_annotations(dataset_copy, lambda coco: coco.pop('annotations'))
-    dataset = DATASETS.build(_dataset_cfg(dataset_copy, test_mode=True))
+    rewrite_annotations(dataset_copy, lambda coco: coco.pop('annotations'))
+    dataset = DATASETS.build(dataset_cfg(dataset_copy, test_mode=True))
     assert len(dataset) == SMALL_SHAPES.num_train
 
 
 def test_classes_absent_from_the_file_name_the_file(dataset_copy):
-    cfg = _dataset_cfg(dataset_copy)
+    cfg = dataset_cfg(dataset_copy)
     cfg['metainfo'] = dict(classes=('ellipse', 'hexagon'))
     with pytest.raises(ValueError, match=re.escape(str(dataset_copy))) as error:
         DATASETS.build(cfg)
@@ -138,10 +115,10 @@ def test_zero_and_negative_size_boxes_are_dropped(dataset_copy):
                 )
             )
 
-    original = DATASETS.build(_dataset_cfg(dataset_copy))
+    original = DATASETS.build(dataset_cfg(dataset_copy))
     expected = [instance['bbox'] for instance in original.get_data_info(0)['instances']]
-    _rewrite_annotations(dataset_copy, add_degenerate_boxes)
-    dataset = DATASETS.build(_dataset_cfg(dataset_copy))
+    rewrite_annotations(dataset_copy, add_degenerate_boxes)
+    dataset = DATASETS.build(dataset_cfg(dataset_copy))
     boxes = [instance['bbox'] for instance in dataset.get_data_info(0)['instances']]
     assert boxes == expected
     gt = dataset[0]['data_samples'].gt_instances
@@ -150,21 +127,21 @@ def test_zero_and_negative_size_boxes_are_dropped(dataset_copy):
 
 
 def test_images_without_objects_are_kept_or_filtered_as_configured(dataset_copy):
-    _rewrite_annotations(
+    rewrite_annotations(
         dataset_copy,
         lambda coco: coco.update(
             annotations=[a for a in coco['annotations'] if a['image_id'] != 1]
         ),
     )
-    filtered = DATASETS.build(_dataset_cfg(dataset_copy, filter_cfg=dict(filter_empty_gt=True)))
-    kept = DATASETS.build(_dataset_cfg(dataset_copy, filter_cfg=dict(filter_empty_gt=False)))
+    filtered = DATASETS.build(dataset_cfg(dataset_copy, filter_cfg=dict(filter_empty_gt=True)))
+    kept = DATASETS.build(dataset_cfg(dataset_copy, filter_cfg=dict(filter_empty_gt=False)))
     assert len(filtered) == len(kept) - 1
     assert kept.get_data_info(0)['img_id'] == 1
     assert len(kept[0]['data_samples'].gt_instances) == 0
 
 
 def test_batch_with_an_image_without_objects_gives_a_finite_loss(dataset_copy):
-    _rewrite_annotations(
+    rewrite_annotations(
         dataset_copy,
         lambda coco: coco.update(
             annotations=[a for a in coco['annotations'] if a['image_id'] != 1]
@@ -178,7 +155,7 @@ def test_batch_with_an_image_without_objects_gives_a_finite_loss(dataset_copy):
     model.init_weights()
     size = SMALL_SHAPES.img_size
     dataset = DATASETS.build(
-        _dataset_cfg(dataset_copy, filter_cfg=dict(filter_empty_gt=False))
+        dataset_cfg(dataset_copy, filter_cfg=dict(filter_empty_gt=False))
         | dict(
             pipeline=[
                 dict(type='LoadImageFromFile'),

@@ -19,8 +19,8 @@ from rtmdet_plus.datasets import MaskAnnotationWarning, SegmentationError
 from rtmdet_plus.datasets.coco_masks import check_segmentation, rle_counts_from_string
 from rtmdet_plus.registry import DATASETS, MODELS
 from tests import REPO
-from tests.datasets.test_bad_input import _dataset_cfg, _rewrite_annotations
 from tests.helpers import SMALL_SHAPES
+from tests.helpers.datasets import dataset_cfg, rewrite_annotations
 
 INS_CONFIG = REPO / 'configs/rtmdet/rtmdet-ins_tiny_1xb8-20e_shapes.py'
 SIZE = SMALL_SHAPES.img_size
@@ -33,7 +33,7 @@ MASK_PIPELINE = [
 
 
 def _mask_dataset(root: Path):
-    return DATASETS.build(_dataset_cfg(root) | dict(pipeline=MASK_PIPELINE))
+    return DATASETS.build(dataset_cfg(root) | dict(pipeline=MASK_PIPELINE))
 
 
 def _set_segmentation(root: Path, segmentation, ann_index: int = 0) -> dict:
@@ -45,7 +45,7 @@ def _set_segmentation(root: Path, segmentation, ann_index: int = 0) -> dict:
         ann['segmentation'] = segmentation
         changed.update(ann)
 
-    _rewrite_annotations(root, edit)
+    rewrite_annotations(root, edit)
     return changed
 
 
@@ -139,7 +139,7 @@ def test_polygons_of_fewer_than_three_points_are_dropped(dataset_copy):
         first['segmentation'] = first['segmentation'] + [[5, 5, 9, 9]]
         second['segmentation'] = [[5, 5, 9, 9], [1, 1]]
 
-    _rewrite_annotations(dataset_copy, edit)
+    rewrite_annotations(dataset_copy, edit)
     with pytest.warns(MaskAnnotationWarning) as caught:
         dataset = _mask_dataset(dataset_copy)
     messages = ' '.join(str(w.message) for w in caught)
@@ -210,10 +210,10 @@ def test_training_on_dropped_and_empty_masks_gives_a_finite_loss(dataset_copy, i
         coco['annotations'][1]['segmentation'] = [[5, 5, 9, 9]]  # all parts dropped
         coco['annotations'][2]['segmentation'] += [[1, 1, 2, 2]]  # one part dropped
 
-    _rewrite_annotations(dataset_copy, edit)
+    rewrite_annotations(dataset_copy, edit)
     with pytest.warns(MaskAnnotationWarning):
         dataset = DATASETS.build(
-            _dataset_cfg(dataset_copy, filter_cfg=dict(filter_empty_gt=False))
+            dataset_cfg(dataset_copy, filter_cfg=dict(filter_empty_gt=False))
             | dict(pipeline=MASK_PIPELINE)
         )
     losses, grads = _losses_and_grads(ins_model, dataset, range(3))

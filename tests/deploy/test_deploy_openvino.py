@@ -19,7 +19,7 @@ pytestmark = pytest.mark.openvino
 
 from rtmdet_plus.deploy import BackendDetector  # noqa: E402
 from tests import REPO  # noqa: E402
-from tests.deploy.test_deploy_tools import (  # noqa: E402
+from tests.helpers.deploy import (  # noqa: E402
     TOP_K,
     assert_agree,
     nms_iou_thr,

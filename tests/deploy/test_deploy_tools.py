@@ -14,39 +14,41 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.structures import InstanceData
 
-from rtmdet_plus.apis import inference_detector, init_detector  # noqa: E402
 from rtmdet_plus.deploy.results import sdk_instances  # noqa: E402
 from tests import REPO
-from tools.analysis_tools.detection_agreement import clipped_like_sdk, detection_disagreements  # noqa: E402
+from tests.helpers.deploy import (
+    TOP_K,
+    assert_agree,
+    nms_iou_thr,
+    pytorch_detections,
+    task_images,
+    worst,
+)
+from tools.analysis_tools.detection_agreement import clipped_like_sdk  # noqa: E402
 from tools.analysis_tools.toy_models import toy_model_files, write_test_image  # noqa: E402
 
 CONFIGS = REPO / 'configs'
-# task -> (deploy config, model config, the SDK modules of its tasks, real sample images)
+# task -> (deploy config, model config, the SDK modules of its tasks); its real sample images
+# are tests.helpers.deploy.SAMPLE_IMAGES
 TASKS = {
     'detection': (
         'detection_onnxruntime_static.py',
         'rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
         ['Transform', 'Net', 'mmdet'],
-        ['coco_sample/det.jpg', 'coco_sample/tiger.jpeg'],
     ),
     # the SDK's RTMDet-Ins post-processing waits for the network's outputs in a task of its own
     'instance-seg': (
         'instance-seg_rtmdet-ins_onnxruntime_static-640x640.py',
         'rtmdet/rtmdet-ins_tiny_8xb32-300e_coco.py',
         ['Transform', 'Net', 'Transform', 'mmdet'],
-        ['coco_sample/det.jpg', 'coco_sample/tiger.jpeg'],
     ),
     'rotated': (
         'rotated-detection_onnxruntime_static-1024x1024.py',
         'rotated_rtmdet/rotated_rtmdet_tiny-3x-dota.py',
         ['Transform', 'Net', 'mmrotate'],
-        ['dota_sample/images/P2805__1024__0___0.png'],
     ),
 }
-TOP_K = 60  # the best detections compared each way
 
 
 @pytest.fixture(scope='module', params=sorted(TASKS))
@@ -55,7 +57,7 @@ def toy_model(request, tmp_path_factory):
     model (the image stretched to the input); the rotated one keeps the aspect ratio (a
     rotated box stretched unevenly is no rotated box) and every candidate before NMS (the
     graph's pre-NMS top-k keeps every prior at this size, the head takes nms_pre per level)."""
-    deploy_cfg, model_cfg, modules, _ = TASKS[request.param]
+    deploy_cfg, model_cfg, modules = TASKS[request.param]
     work_dir = tmp_path_factory.mktemp(f'deploy_tool_{request.param}')
     rotated = request.param == 'rotated'
     test_cfg = dict(nms_pre=100000) if rotated else {}
@@ -153,52 +155,6 @@ def exported(request) -> Path:
     if result.returncode != 0:
         pytest.fail(f'{request.param} tools/deploy.py failed: {result.stderr[-2000:]}')
     return work_dir
-
-
-def task_images(toy_model) -> list:
-    """The generated image and the task's real samples from ../shared/data (when present)."""
-    real = [REPO.parent / 'shared' / 'data' / name for name in TASKS[toy_model[5]][3]]
-    return [toy_model[3]] + [str(path) for path in real if path.is_file()]
-
-
-def pytorch_detections(toy_model, images) -> list:
-    model = init_detector(toy_model[1], toy_model[2], device='cpu')
-    return [inference_detector(model, image).pred_instances for image in images]
-
-
-def nms_iou_thr(model_cfg: str) -> float:
-    return Config.fromfile(model_cfg).model.test_cfg.nms.iou_threshold
-
-
-def assert_agree(
-    reference: InstanceData, other: InstanceData, what: str, nms_iou_thr: float
-) -> dict:
-    """The ``TOP_K`` best of each matched the other way too: same labels, box IoU >= 0.99,
-    scores within 1e-3, masks (of at least 64 pixels) at IoU >= 0.98; a detection or two that
-    tie at the NMS threshold (float noise decides which NMS keeps) may be on one side only."""
-    for ref, oth, direction in ((reference, other, 'reference'), (other, reference, 'other')):
-        stats, problems = detection_disagreements(
-            ref,
-            oth,
-            top_k=TOP_K,
-            min_iou=0.99,
-            max_score_diff=1e-3,
-            min_mask_iou=0.98,
-            nms_iou_thr=nms_iou_thr,
-        )
-        assert not problems, f'{what}, {direction} best: {problems} {stats}'
-    return stats
-
-
-def worst(stats: list) -> str:
-    """The weakest agreement over ``stats`` of :func:`assert_agree`, as a line."""
-    line = (
-        f"box IoU >= {min(s['min_iou'] for s in stats):.5f}, "
-        f"scores within {max(s['max_score_diff'] for s in stats):.1e}, "
-        f"NMS-boundary ties {sum(s['nms_ties'] for s in stats)}"
-    )
-    mask_ious = [s['min_mask_iou'] for s in stats]
-    return line + (f', mask IoU >= {min(mask_ious):.4f}' if min(mask_ious) < 1 else '')
 
 
 def test_sdk_python_binding_matches_pytorch(toy_model, exported, tmp_path, report_figure):

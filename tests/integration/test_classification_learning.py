@@ -17,7 +17,7 @@ from rtmdet_plus.datasets.shapes_classification import (
     generate_shape_classification_dataset,
     shape_classification_config,
 )
-from tests.tools.test_mim import installed_location, mim_env
+from tests.helpers.mim import installed_location, mim_env
 
 CONFIG = 'cspnext-tiny_1xb32-30e_shapes.py'
 # (epochs, top-1 bar in %): the whole recipe (slow) and the recipe cut short (make test)

@@ -6,22 +6,17 @@ exports and tools/infer.py results are checked against it. `make test-slow` hold
 the whole recipe (24 epochs, mAP >= 0.5) and of the longer `make demo` schedule (192 pixels,
 4 classes)."""
 
-import importlib.util
 import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
 import pytest
-from mmengine.config import Config
-from mmengine.runner import Runner
 
-from rtmdet_plus.datasets.shapes import ShapesConfig, generate_shapes_dataset, use_data_root
 from tests import REPO
-from tests.helpers import shorten_schedule
+from tests.helpers.learning import deployed_metrics, train_on_shapes
 
 SHAPES_CONFIG = REPO / 'configs' / 'rtmdet' / 'rtmdet_tiny_1xb4-20e_shapes.py'
 LEARNING_CONFIG = REPO / 'configs' / 'rtmdet' / 'rtmdet_tiny_1xb8-24e_shapes.py'
@@ -29,34 +24,6 @@ MIN_BBOX_MAP = 0.5
 # the recipe cut to SHORT_EPOCHS (make test): an untrained model scores 0
 SHORT_EPOCHS = 8
 MIN_SHORT_BBOX_MAP = 0.06
-
-
-def train_on_shapes(config: Path, tmp_path, max_epochs=None):
-    """Generate the config's shapes dataset, train through mmengine's Runner, validate once.
-
-    Returns (COCO bbox mAP, mAP@0.5, iterations, minutes); the config as trained is dumped as
-    ``trained_config.py`` beside the checkpoints."""
-    cfg = Config.fromfile(config)
-    data_root = f'{tmp_path / "shapes"}/'
-    generate_shapes_dataset(data_root, ShapesConfig(**cfg.shapes_dataset))
-    use_data_root(cfg, data_root)
-    cfg.work_dir = str(tmp_path / 'work')
-    cfg.default_hooks.logger.interval = 50
-    if max_epochs is not None:
-        shorten_schedule(cfg, max_epochs)
-    start = time.perf_counter()
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    minutes = (time.perf_counter() - start) / 60
-    assert runner.iter == cfg.train_cfg.max_epochs * len(runner.train_dataloader)
-    cfg.dump(str(tmp_path / 'work' / 'trained_config.py'))
-    hub = runner.message_hub
-    return (
-        hub.get_scalar('val/coco/bbox_mAP').current(),
-        hub.get_scalar('val/coco/bbox_mAP_50').current(),
-        runner.iter,
-        minutes,
-    )
 
 
 def report(report_figure, name, result, bar):
@@ -94,34 +61,6 @@ def test_rtmdet_tiny_reaches_half_map_on_shapes(tmp_path, report_figure):
     result = train_on_shapes(LEARNING_CONFIG, tmp_path)
     report(report_figure, LEARNING_CONFIG.name, result, MIN_BBOX_MAP)
     assert result[0] >= MIN_BBOX_MAP
-
-
-def deployed_metrics(trained: Path, image: str, deploys: dict, work_dir: Path) -> dict:
-    """``deploys`` (name -> deploy config file name under configs/deploy) -> the val metrics of
-    the model trained in ``trained`` (its ``trained_config.py`` and last checkpoint) exported with
-    each (calibrated on its val images for INT8 configs),
-    evaluated through the deployed backend; OpenVINO configs are left out when openvino is
-    not installed."""
-    from rtmdet_plus.deploy import BackendDetector, export_model
-    from rtmdet_plus.deploy.evaluation import evaluate_backend
-
-    model_cfg = str(trained / 'trained_config.py')
-    checkpoint = (trained / 'last_checkpoint').read_text().strip()
-    metrics = {}
-    for name, deploy in deploys.items():
-        if 'openvino' in deploy and not importlib.util.find_spec('openvino'):
-            continue
-        deploy_cfg = str(REPO / 'configs' / 'deploy' / deploy)
-        files = export_model(
-            deploy_cfg,
-            model_cfg,
-            checkpoint,
-            image,
-            str(work_dir / deploy.replace('.py', '')),
-            dump_info=False,
-        )
-        metrics[name] = evaluate_backend(BackendDetector(deploy_cfg, model_cfg, files))
-    return metrics
 
 
 @pytest.mark.int8

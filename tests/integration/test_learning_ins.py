@@ -19,7 +19,7 @@ from pycocotools.coco import COCO
 
 from tests import REPO
 from tests.helpers import run_tool
-from tests.integration.test_learning import deployed_metrics, train_on_shapes
+from tests.helpers.learning import deployed_metrics, train_on_shapes
 
 INS_CONFIG = REPO / 'configs' / 'rtmdet' / 'rtmdet-ins_tiny_1xb8-20e_shapes.py'
 # The bars show learning (an untrained model scores ~0), with room for run-to-run spread. On

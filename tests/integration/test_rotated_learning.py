@@ -17,6 +17,7 @@ from mmengine.runner import Runner
 from rtmdet_plus.datasets import RotatedShapesConfig, generate_rotated_shapes_dataset
 from tests import REPO
 from tests.helpers import shorten_schedule
+from tests.helpers.learning import deployed_metrics
 
 CONFIGS = REPO / 'configs' / 'rotated_rtmdet'
 FULL_CONFIG = CONFIGS / 'rotated_rtmdet_tiny_1xb8-20e_rshapes.py'
@@ -156,8 +157,6 @@ def test_int8_keeps_the_trained_rotated_models_map(tmp_path, report_figure):
     INT8 (calibrated on its val images; decoding and rotated NMS in float), each evaluated by
     DOTAMetric over the val split through the deployed backend: INT8 mAP@0.5 within 1 point of
     FP32. Slow (trains again): `make test-slow`."""
-    from tests.integration.test_learning import deployed_metrics
-
     map50, _, _ = train_on_rotated_shapes(FULL_CONFIG, tmp_path)
     metrics = deployed_metrics(
         tmp_path / 'work',

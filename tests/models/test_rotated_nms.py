@@ -11,7 +11,7 @@ from mmengine.structures import InstanceData
 
 from rtmdet_plus.evaluation import merge_patch_detections
 from rtmdet_plus.structures.bbox import batched_rbox_nms, rbox_nms, rotated_box_iou
-from tests.models.test_rotated_head import sepbn_head
+from tests.helpers.heads import sepbn_head
 
 
 def grid_boxes(num: int, seed: int) -> torch.Tensor:

@@ -5,8 +5,6 @@ development install (what the Makefile does), copies for a wheel. mim finds a co
 name inside that folder and runs ``.mim/tools/train.py``.
 """
 
-import importlib.metadata
-import os
 import re
 import shutil
 import subprocess
@@ -18,28 +16,9 @@ import pytest
 
 from tests import REPO
 from tests.helpers import write_tiny_coco
+from tests.helpers.mim import installed_location, mim_env
 
 CONFIG_NAME = 'rtmdet_tiny_8xb32-300e_coco.py'
-
-
-def installed_location() -> Path:
-    """Where the installed ``rtmdet_plus`` distribution points (skips if not installed)."""
-    try:
-        distribution = importlib.metadata.distribution('rtmdet_plus')
-    except importlib.metadata.PackageNotFoundError:
-        pytest.skip(
-            'rtmdet_plus is not installed: run `make env` (pip install -e . in develop mode) first'
-        )
-    return Path(distribution.locate_file(''))
-
-
-def mim_env(pythonpath: str = '') -> dict:
-    """The environment for ``mim``: only the installed package (and ``pythonpath``)."""
-    env = {key: value for key, value in os.environ.items() if key != 'PYTHONPATH'}
-    if pythonpath:
-        env['PYTHONPATH'] = pythonpath
-    env.setdefault('OMP_NUM_THREADS', '1')
-    return env
 
 
 def data_options(data_root: Path) -> list:

@@ -1,5 +1,16 @@
-"""Helpers shared by test files (one place, imported as ``tests.helpers``): the small shapes
-dataset's settings, a tiny COCO-format dataset and config, and running the tools in subprocesses."""
+"""Helpers shared by test files, in one place: ``tests.helpers``. A test module imports helpers
+from here, never from another test module (shared fixtures are in ``tests/conftest.py``).
+
+This module: the small shapes dataset's settings, a tiny COCO-format dataset and config, and
+running the tools in subprocesses. By concern (imported as ``tests.helpers.<name>``, so that this
+module stays light for ``conftest.py``):
+
+- ``datasets``: a COCO dataset config over the small shapes dataset, rewriting its annotations;
+- ``heads``: RTMDet-R tiny's head and its mmrotate 1.x state-dict names;
+- ``learning``: training on the shapes dataset, metrics of the trained model's exports;
+- ``deploy``: the deploy tests' comparison of backend and PyTorch detections;
+- ``mim``: the installed distribution and the environment for ``mim``.
+"""
 
 import json
 import os
