@@ -12,9 +12,11 @@ Markers (``setup.cfg`` registers them):
 Fixtures: ``shapes_dataset`` (a small generated COCO dataset) and ``dataset_copy`` (a copy to
 damage), ``shared_data`` (the real samples
 in ``../shared/data``, or a skip), ``export_toy_model`` (one export per model, deploy config and
-size in a run, shared by all files and workers) and ``report_figure``.
+size in a run, shared by all files and workers), ``one_thread``, ``rtmdet_plus_scope``,
+``restore_default_scope`` and ``report_figure``.
 """
 
+import copy
 import fcntl
 import importlib.util
 import json
@@ -24,6 +26,8 @@ import warnings
 from pathlib import Path
 
 import pytest
+import torch
+from mmengine.registry import DefaultScope
 
 from rtmdet_plus.datasets.shapes import generate_shapes_dataset
 from tests import REPO
@@ -183,6 +187,32 @@ def export_toy_model(tmp_path_factory):
         return json.loads(record.read_text())
 
     return export
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test: a run then repeats exactly on one machine, and on a
+    2-core machine shared with other jobs one thread is faster than two."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def rtmdet_plus_scope():
+    """Unprefixed type names resolve in rtmdet_plus's scope, as in configs with default_scope,
+    whatever scope an earlier test left current."""
+    with DefaultScope.overwrite_default_scope('rtmdet_plus'):
+        yield
+
+
+@pytest.fixture
+def restore_default_scope():
+    """The Runner sets a process-wide default scope; put the previous one back afterwards."""
+    saved = copy.copy(DefaultScope._instance_dict)
+    yield
+    DefaultScope._instance_dict = saved
 
 
 class MeasuredFigure(UserWarning):

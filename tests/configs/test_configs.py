@@ -380,14 +380,6 @@ def test_tiny_forward_on_cpu_with_syncbn() -> None:
     assert all(torch.isfinite(t).all() for t in (*cls_scores, *bbox_preds))
 
 
-@pytest.fixture
-def restore_default_scope() -> Iterator[None]:
-    """The Runner sets a process-wide default scope; put the previous one back afterwards."""
-    saved = copy.copy(DefaultScope._instance_dict)
-    yield
-    DefaultScope._instance_dict = saved
-
-
 def test_runner_builds_from_tiny_config(tmp_path: Path, restore_default_scope: None) -> None:
     """mmengine's Runner accepts the config as is: every runtime type (hooks, visualizer, loops)
     resolves from the rtmdet_plus scope, and single-process SyncBN becomes BN."""

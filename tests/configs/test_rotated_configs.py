@@ -48,12 +48,7 @@ RSHAPES_CONFIGS = [
 DOTA_TYPES = {'DOTADataset', 'DOTAMetric', 'ConvertBoxType', 'RandomRotate'}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def load(name: str) -> Config:

@@ -8,7 +8,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmengine.registry import DefaultScope
 
 from rtmdet_plus.datasets import (
     ROTATED_SHAPE_CLASSES,
@@ -23,12 +22,7 @@ from rtmdet_plus.registry import DATASETS
 from rtmdet_plus.structures.bbox import RotatedBoxes, rbox2qbox
 from tests import REPO
 
-
-@pytest.fixture(autouse=True)
-def rtmdet_plus_scope():
-    """Pipelines resolve type names in our scope, as configs with default_scope do."""
-    with DefaultScope.overwrite_default_scope('rtmdet_plus'):
-        yield
+pytestmark = pytest.mark.usefixtures('rtmdet_plus_scope')
 
 
 def write_dota_folder(root: Path, labels: dict, img_size=(40, 60)) -> Path:

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 from mmdet.structures.bbox import HorizontalBoxes
-from mmengine.registry import DefaultScope
 
 from rtmdet_plus.datasets.rotated_transforms import RECT_PRESERVING_ANGLES
 from rtmdet_plus.registry import TRANSFORMS
@@ -19,10 +18,7 @@ from rtmdet_plus.structures.bbox import QuadriBoxes, RotatedBoxes, rbox2corners,
 SIZE = (120, 160)  # h, w
 
 
-@pytest.fixture(autouse=True)
-def rtmdet_plus_scope():
-    with DefaultScope.overwrite_default_scope('rtmdet_plus'):
-        yield
+pytestmark = pytest.mark.usefixtures('rtmdet_plus_scope')
 
 
 def draw(boxes: torch.Tensor, shape) -> np.ndarray:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -27,16 +26,7 @@ SHORT_EPOCHS = 8
 MIN_SHORT_MAP50 = 0.25
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: a run then repeats exactly on one machine (the figures below were
-    measured so), and on a 2-core machine shared with other jobs one thread is faster than
-    two (measured: 0.4-1.0 s an iteration against 1-2 s; about 0.15 s with two threads on
-    a quiet machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def train_on_rotated_shapes(config: Path, work: Path, options=None, max_epochs=None):

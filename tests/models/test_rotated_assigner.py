@@ -21,15 +21,7 @@ from rtmdet_plus.structures.bbox import RotatedBoxes
 ROTATED_IOU = dict(type='RBboxOverlaps2D')
 
 
-@pytest.fixture(autouse=True)
-def one_thread_in_our_scope():
-    """One torch thread; unprefixed types (``RBboxOverlaps2D``) resolve in rtmdet_plus's scope,
-    whatever scope an earlier test left current."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with DefaultScope.overwrite_default_scope('rtmdet_plus'):
-        yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread', 'rtmdet_plus_scope')
 
 
 def grid_priors(size: int, strides=(8, 16, 32)) -> torch.Tensor:

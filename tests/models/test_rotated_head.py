@@ -21,12 +21,7 @@ from tests.helpers.heads import TEST_CFG, TRAIN_CFG, expected_sepbn_keys, sepbn_
 STRIDES = (8, 16, 32)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def features(channels: int, size: int = 64, batch: int = 2, seed: int = 0):

@@ -5,9 +5,8 @@ prefix. Built through mmdet's own MODELS registry, the prefixed parts must be ou
 every unprefixed part mmdet's.
 """
 
-import copy
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any, Dict
 
 import pytest
 import torch
@@ -139,14 +138,6 @@ def test_train_step_loss_in_mmdet_scope(example_model: torch.nn.Module) -> None:
     total.backward()
     grads = [p.grad for p in example_model.bbox_head.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
-
-
-@pytest.fixture
-def restore_default_scope() -> Iterator[None]:
-    """The Runner sets a process-wide default scope; put the previous one back afterwards."""
-    saved = copy.copy(DefaultScope._instance_dict)
-    yield
-    DefaultScope._instance_dict = saved
 
 
 def test_runner_builds_in_mmdet_scope(tmp_path: Path, restore_default_scope: None) -> None:
