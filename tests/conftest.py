@@ -90,7 +90,7 @@ def pytest_report_header(config):
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        marker = folder_marker(item.path)
+        marker = folder_marker(item.path) if item.path.is_relative_to(REPO / 'tests') else None
         if marker:
             item.add_marker(marker)
         for mark in item.iter_markers():
@@ -158,7 +158,8 @@ def export_toy_model(tmp_path_factory):
         model_cfg, deploy_cfg, size: int = 320, keep_ratio: bool = False, **test_cfg
     ) -> dict:
         options = ''.join(f'-{key}{value}' for key, value in sorted(test_cfg.items()))
-        name = f'{Path(model_cfg).stem}-{Path(deploy_cfg).stem}-{size}-{int(keep_ratio)}{options}'
+        model_name = '_'.join(Path(model_cfg).resolve().relative_to(REPO).with_suffix('').parts)
+        name = f'{model_name}-{Path(deploy_cfg).stem}-{size}-{int(keep_ratio)}{options}'
         folder = cache / name
         with open(cache / f'{name}.lock', 'w') as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)

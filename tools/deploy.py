@@ -62,7 +62,9 @@ def main(argv=None) -> int:
     from rtmdet_plus.deploy import apply_patches, export_model
     from rtmdet_plus.deploy.apis import load_configs
 
-    apply_patches()  # importing rtmdet_plus.deploy did; MMDeploy's calls below need them
+    # importing rtmdet_plus.deploy applied them (here, and in MMDeploy's export subprocess
+    # through the deploy config's custom_imports); the call says where they come from
+    apply_patches()
 
     logger = get_root_logger()
     log_level = logging.getLevelName(args.log_level)

@@ -36,11 +36,14 @@ def config_files() -> List[str]:
 
 
 def normalise(value: Any) -> Any:
-    """A JSON-ready copy: mappings as dicts with string keys, tuples as lists, ``None``/bool/int/
-    str and finite floats as they are, anything else (a class, a non-finite float) as its repr."""
+    """A JSON-ready copy: mappings as dicts with string keys, lists as lists, tuples as
+    ``{"__tuple__": [...]}`` (mmcv's transforms tell the two apart), ``None``/bool/int/str and
+    finite floats as they are, anything else (a class, a non-finite float) as its repr."""
     if isinstance(value, dict):
         return {str(key): normalise(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, tuple):
+        return {'__tuple__': [normalise(item) for item in value]}
+    if isinstance(value, list):
         return [normalise(item) for item in value]
     if value is None or isinstance(value, (bool, int, str)):
         return value

@@ -52,20 +52,28 @@ def rewritten_head_method(function: ast.AST) -> bool:
     for decorator in getattr(function, 'decorator_list', []):
         if not isinstance(decorator, ast.Call):
             continue
-        for keyword in decorator.keywords:
-            if keyword.arg == 'func_name':
-                value = keyword.value
-                if isinstance(value, ast.Constant) and 'dense_heads' in str(value.value):
-                    return True
+        names = decorator.args[:1] + [k.value for k in decorator.keywords if k.arg == 'func_name']
+        if any(isinstance(n, ast.Constant) and 'dense_heads' in str(n.value) for n in names):
+            return True
     return False
 
 
 def head_names(function) -> set:
-    """Parameters of ``function`` holding a head: ``head``, or ``self`` of a head rewriter."""
+    """Names in ``function`` holding a head: a parameter ``head`` or ``bbox_head``, ``self`` of
+    a head rewriter, and local names assigned from one of those or from ``x.bbox_head``."""
     params = [arg.arg for arg in function.args.posonlyargs + function.args.args]
     names = {name for name in params if name in HEAD_ATTRIBUTES}
     if params and rewritten_head_method(function):
         names.add(params[0])
+    for node in ast.walk(function):  # aliases, e.g. ``head = model.bbox_head``
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+            root, attrs = chain_root(value)
+            is_head = (isinstance(root, ast.Name) and root.id in names and not attrs) or (
+                bool(attrs) and attrs[-1] in HEAD_ATTRIBUTES
+            )
+            if isinstance(target, ast.Name) and is_head:
+                names.add(target.id)
     return names
 
 
@@ -135,9 +143,24 @@ def helper(head, model):
 
 def unrelated(self):
     return self._fine
+
+@FUNCTION_REWRITER.register_rewriter('rtmdet_plus.models.dense_heads.x.H.loss')
+def positional(ctx_self, x):
+    return ctx_self._targets(x)
+
+def aliased(model):
+    decoder = model.bbox_head
+    return decoder._mask_maps()
 '''
     found = [entry.split(' ')[1] for entry in private_head_accesses(source)]
-    assert sorted(found) == ['_box_maps', '_decode_boxes', '_flat_priors', '_private']
+    assert sorted(found) == [
+        '_box_maps',
+        '_decode_boxes',
+        '_flat_priors',
+        '_mask_maps',
+        '_private',
+        '_targets',
+    ]
 
 
 def test_deploy_modules_use_no_private_head_attributes():

@@ -4,6 +4,7 @@
 import ast
 
 import pytest
+from mmengine.config import Config
 
 import rtmdet_plus.deploy  # noqa: F401  (applies the patches)
 from rtmdet_plus.deploy import patches
@@ -108,12 +109,19 @@ def test_every_target_is_replaced():
         assert function.__module__.split('.')[0] in ('mmdeploy', 'torch'), patch.target
 
 
-def test_apply_patches_is_idempotent():
-    before = {patch.target: current(patch) for patch in PATCHES}
-    apply_patches()
-    apply_patches()
-    assert {patch.target: current(patch) for patch in PATCHES} == before
-    assert all(current(patch) is before[patch.target] for patch in PATCHES)
+@pytest.mark.parametrize(
+    'deploy_cfg',
+    sorted(path.name for path in (REPO / 'configs' / 'deploy').glob('*.py')),
+)
+def test_every_deploy_config_brings_the_patches_into_mmdeploys_subprocess(deploy_cfg):
+    """MMDeploy exports in a spawned subprocess that gets only the config paths: the patches
+    are in effect there because loading the deploy config (``custom_imports``) and MMDeploy's
+    ``import_codebase`` (``codebase_config.module``) import ``rtmdet_plus.deploy``, whose import
+    applies them. A deploy config without both would export with torch's dynamo exporter and
+    without our rewriters."""
+    cfg = Config.fromfile(str(REPO / 'configs' / 'deploy' / deploy_cfg))
+    assert 'rtmdet_plus.deploy' in cfg.codebase_config.get('module', []), deploy_cfg
+    assert 'rtmdet_plus.deploy' in cfg.get('custom_imports', {}).get('imports', []), deploy_cfg
 
 
 def test_apply_patches_from_scratch_applies_each_once(monkeypatch):

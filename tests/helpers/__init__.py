@@ -177,9 +177,14 @@ def shorten_schedule(cfg, max_epochs: int) -> None:
     """Cut an epoch-based shapes recipe (``[warm-up, cosine]`` schedulers) to ``max_epochs`` in
     place: the warm-up as it is, the cosine re-stretched to end at the last epoch, one validation
     and one checkpoint at the end."""
+    warmup, cosine = cfg.param_scheduler
+    assert cosine.type == 'CosineAnnealingLR' and warmup.end <= cosine.begin < max_epochs, (
+        f'shorten_schedule expects [warm-up, cosine] ending before epoch {max_epochs}: '
+        f'{cfg.param_scheduler}'
+    )
+    assert 'dynamic_intervals' not in cfg.train_cfg, 'a recipe with dynamic_intervals'
     cfg.train_cfg.max_epochs = max_epochs
     cfg.train_cfg.val_interval = max_epochs
     cfg.default_hooks.checkpoint.interval = max_epochs
-    cosine = cfg.param_scheduler[-1]
     cosine.end = max_epochs
     cosine.T_max = max_epochs - cosine.begin

@@ -68,7 +68,8 @@ def test_int8_keeps_the_trained_models_map(trained_tiny, tmp_path, report_figure
     """The trained model deployed to ONNX Runtime FP32, ONNX Runtime INT8 and OpenVINO INT8
     (calibrated on 100 val images, its whole val split), each evaluated by the config's COCO
     metric over the val split through the deployed backend: INT8 bbox mAP within 1 point of
-    the deployed FP32 model's, which equals PyTorch's."""
+    the deployed FP32 model's, which equals PyTorch's (on the 8-epoch model: 0.126 in PyTorch
+    and ONNX Runtime FP32, 0.126 ONNX Runtime INT8, 0.125 OpenVINO INT8)."""
     work_dir = trained_tiny[1]
     metrics = deployed_metrics(
         work_dir,
