@@ -126,8 +126,9 @@ class RTMDetHead(BaseDenseHead):
     Public surface used by the export rewriters (:mod:`rtmdet_plus.deploy.models.dense_heads`),
     which touch nothing private: :attr:`strides`, :attr:`cls_out_channels`,
     :attr:`box_pred_channels`, :attr:`test_cfg`, :meth:`flat_priors`, :meth:`flatten_levels`,
-    :meth:`decode_boxes` and :meth:`box_sizes` (plus ``box_maps`` of the rotated heads and
-    ``relative_coords``, ``dynamic_convs``, ``num_gen_params`` of the instance heads).
+    :meth:`decode_boxes`, :meth:`rescale_boxes` and :meth:`box_sizes` (plus ``box_maps`` of the
+    rotated heads and ``relative_coords``, ``mask_logits``, ``dynamic_convs``, ``num_gen_params``
+    of the instance heads).
 
     Extension points overridden by the subclasses:
 
