@@ -12,8 +12,8 @@ PIP := $(PY) -m pip
 ENV_STAMP := $(VENV)/.rtmdet_plus-env
 REQS := requirements/build.txt requirements/runtime.txt requirements/tests.txt requirements/constraints.txt setup.cfg setup.py
 DEMO_DIR ?= work_dirs/demo
-PYTEST_ARGS ?=
-# make test: pytest-xdist workers of one torch thread each, a test file's tests on one worker
+PYTEST_ARGS ?= --durations=10
+# make test: the ten slowest tests listed at the end; pytest-xdist workers of one torch thread each, a test file's tests on one worker
 # (on 2 cores faster than one process of two threads); PYTEST_WORKERS=0 runs in one process.
 PYTEST_WORKERS ?= 2
 
