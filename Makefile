@@ -13,8 +13,9 @@ ENV_STAMP := $(VENV)/.rtmdet_plus-env
 REQS := requirements/build.txt requirements/runtime.txt requirements/tests.txt requirements/constraints.txt setup.cfg setup.py
 DEMO_DIR ?= work_dirs/demo
 PYTEST_ARGS ?= --durations=10
-# make test: the ten slowest tests listed at the end; pytest-xdist workers of one torch thread each, a test file's tests on one worker
-# (on 2 cores faster than one process of two threads); PYTEST_WORKERS=0 runs in one process.
+# make test: pytest-xdist workers of one torch thread each, a test file's tests on one worker
+# (on 2 cores faster than one process of two threads); PYTEST_WORKERS=0 runs in one process;
+# the ten slowest tests are listed at the end.
 PYTEST_WORKERS ?= 2
 
 # the linter in a small environment of its own: CI runs it first, in seconds, before the long build
