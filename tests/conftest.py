@@ -31,7 +31,7 @@ from mmengine.registry import DefaultScope
 
 from rtmdet_plus.datasets.shapes import generate_shapes_dataset
 from tests import REPO
-from tests.helpers import SMALL_SHAPES
+from tests.helpers import SHARED_DATA, SMALL_SHAPES
 
 # marker -> the optional packages its tests need
 REQUIREMENTS = {
@@ -124,7 +124,7 @@ def shared_data():
     skips the test, naming the path, where it is absent (a clone without ``../shared``)."""
 
     def find(relative: str) -> Path:
-        path = REPO.parent / 'shared' / 'data' / relative
+        path = SHARED_DATA / relative
         if not path.exists():
             pytest.skip(f'real sample not found at {path} (../shared absent)')
         return path

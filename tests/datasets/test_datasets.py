@@ -2,7 +2,6 @@
 
 import filecmp
 import json
-import os
 import subprocess
 import sys
 
@@ -23,7 +22,7 @@ from rtmdet_plus.datasets.shapes import (
 )
 from rtmdet_plus.registry import DATASETS, TRANSFORMS
 from tests import REPO
-from tests.helpers import SMALL_SHAPES
+from tests.helpers import SMALL_SHAPES, tool_env
 
 
 def _load(path):
@@ -236,10 +235,7 @@ def test_command_line_tool_writes_the_same_dataset(tmp_path):
         capture_output=True,
         text=True,
         check=True,
-        env=dict(
-            os.environ,
-            PYTHONPATH=os.pathsep.join(filter(None, [str(repo), os.environ.get('PYTHONPATH')])),
-        ),
+        env=tool_env(),
     )
     assert 'wrote 5 train and 3 val images' in out.stdout
     for split in ('train', 'val'):

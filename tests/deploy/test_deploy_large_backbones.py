@@ -2,7 +2,6 @@
 static config: ONNX Runtime gives the PyTorch model's 60 best detections (IoU >= 0.99, scores
 within 1e-3). Slow (each graph carries about 100M parameters): ``make test-slow``."""
 
-import os
 import subprocess
 import sys
 
@@ -11,6 +10,7 @@ import pytest
 from rtmdet_plus.apis import inference_detector, init_detector  # noqa: E402
 from rtmdet_plus.deploy import BackendDetector  # noqa: E402
 from tests import REPO
+from tests.helpers import tool_env
 from tools.analysis_tools.detection_agreement import detection_disagreements  # noqa: E402
 from tools.analysis_tools.toy_models import toy_model_files, write_test_image  # noqa: E402
 
@@ -47,7 +47,7 @@ def test_deploy_tool_export_matches_pytorch(name, tmp_path, capsys):
         text=True,
         timeout=1200,
         cwd=str(tmp_path),
-        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        env=tool_env(),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     model = init_detector(model_cfg, checkpoint, device='cpu')

@@ -5,7 +5,6 @@ the PyTorch model's detections (the 60 best each way: same labels, box IoU >= 0.
 1e-3, masks IoU >= 0.98) on a generated image and the real samples; bad input is named."""
 
 import builtins
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ pytestmark = pytest.mark.openvino
 
 from rtmdet_plus.deploy import BackendDetector  # noqa: E402
 from tests import REPO  # noqa: E402
+from tests.helpers import tool_env
 from tests.helpers.deploy import (  # noqa: E402
     TOP_K,
     assert_agree,
@@ -68,7 +68,7 @@ def exported(toy_model, tmp_path_factory) -> Path:
     MMDeploy's subprocess, as MMDeploy's tool does)."""
     deploy_cfg, model_cfg, checkpoint, image = toy_model[:4]
     work_dir = tmp_path_factory.mktemp('openvino_export') / 'out'
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env = tool_env()
     result = subprocess.run(
         [
             sys.executable,

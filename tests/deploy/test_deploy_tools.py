@@ -17,6 +17,7 @@ import torch
 
 from rtmdet_plus.deploy.results import sdk_instances  # noqa: E402
 from tests import REPO
+from tests.helpers import tool_env
 from tests.helpers.deploy import (
     TOP_K,
     assert_agree,
@@ -77,7 +78,7 @@ def toy_model(request, tmp_path_factory):
 
 def run_deploy(script, toy_model, work_dir: Path):
     deploy_cfg, model_cfg, checkpoint, image = toy_model[:4]
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env = tool_env()
     return subprocess.run(
         [
             sys.executable,

@@ -28,6 +28,9 @@ from tests import REPO
 
 # Small and quick (about a second): 12 train and 6 val images of 128x128 (conftest's
 # ``shapes_dataset``).
+# the real sample images beside the repository (absent in a bare clone: tests skip or say so)
+SHARED_DATA = REPO.parent / 'shared' / 'data'
+
 SMALL_SHAPES = ShapesConfig(img_size=128, num_train=12, num_val=6, seed=7)
 
 TINY_BASE_CONFIG = REPO / 'configs' / 'rtmdet' / 'rtmdet_tiny_8xb32-300e_coco.py'

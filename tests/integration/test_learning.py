@@ -6,7 +6,6 @@ exports and tools/infer.py results are checked against it. `make test-slow` hold
 the whole recipe (24 epochs, mAP >= 0.5) and of the longer `make demo` schedule (192 pixels,
 4 classes)."""
 
-import os
 import re
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import cv2
 import pytest
 
 from tests import REPO
+from tests.helpers import tool_env
 from tests.helpers.learning import deployed_metrics, train_on_shapes
 
 SHAPES_CONFIG = REPO / 'configs' / 'rtmdet' / 'rtmdet_tiny_1xb4-20e_shapes.py'
@@ -155,10 +155,7 @@ def test_demo_runs_end_to_end_on_a_tiny_schedule(tmp_path):
         'train_cfg.val_interval=1',
         'default_hooks.checkpoint.interval=1',
     ]
-    env = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get('PYTHONPATH')])),
-    )
+    env = tool_env()
     proc = subprocess.run(
         [
             sys.executable,

@@ -6,7 +6,6 @@ iterations, about 3 minutes at one thread): segm / bbox mAP rise from 0 to at le
 predicted masks; `make test-slow` holds the whole recipe's bars. Also: tools/demo.py --task ins
 end to end."""
 
-import os
 import re
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from mmengine.logging import MessageHub
 from pycocotools.coco import COCO
 
 from tests import REPO
-from tests.helpers import run_tool
+from tests.helpers import run_tool, tool_env
 from tests.helpers.learning import deployed_metrics, train_on_shapes
 
 INS_CONFIG = REPO / 'configs' / 'rtmdet' / 'rtmdet-ins_tiny_1xb8-20e_shapes.py'
@@ -155,10 +154,7 @@ def test_demo_ins_runs_end_to_end_on_a_tiny_schedule(tmp_path):
         'default_hooks.checkpoint.interval=1',
         'model.test_cfg.score_thr=0.001',
     ]
-    env = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get('PYTHONPATH')])),
-    )
+    env = tool_env()
     proc = subprocess.run(
         [
             sys.executable,
